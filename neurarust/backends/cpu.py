@@ -1,0 +1,310 @@
+"""The CPU backend: tensors are numpy views over a flat storage array.
+
+Every method takes and returns backend arrays (``numpy.ndarray`` here). The
+heavy lifting happens in the Cython kernels of ``neurarust._core``; numpy is
+used for allocation, for building views and for the few operations that have
+no kernel of ours yet (see ``_NUMPY_FALLBACKS`` in ``docs/architecture.md``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import IntegerDivisionByZeroError, ShapeError
+from . import cpu_kernels as K
+
+
+def _ndarray_view(storage, shape, strides, offset):
+    itemsize = storage.itemsize
+    return np.ndarray(shape, storage.dtype, buffer=storage, offset=offset * itemsize,
+                      strides=tuple(s * itemsize for s in strides))
+
+
+class CPUBackend:
+    """Kernels and memory for ``device('cpu')``."""
+
+    name = "cpu"
+
+    def __init__(self, device):
+        self.device = device
+
+    # ----------------------------------------------------------------- memory
+    def empty(self, shape, np_dtype):
+        return np.empty(shape, np_dtype)
+
+    def zeros(self, shape, np_dtype):
+        return np.zeros(shape, np_dtype)
+
+    def full(self, shape, value, np_dtype):
+        return np.full(shape, value, np_dtype)
+
+    def from_numpy(self, array):
+        return array
+
+    def to_numpy(self, arr):
+        return arr
+
+    def scalar_array(self, value, np_dtype):
+        return np.array(value, np_dtype)
+
+    def storage_of(self, arr):
+        """A flat 1-D array spanning the memory of a root array (strides are >= 0)."""
+        if arr.flags.c_contiguous and arr.base is None:
+            return arr.reshape(-1)
+        span = 1 + sum((n - 1) * s for n, s in zip(arr.shape, arr.strides)) // arr.itemsize if arr.size else 0
+        return np.lib.stride_tricks.as_strided(arr, shape=(span,), strides=(arr.itemsize,))
+
+    def view(self, storage, shape, strides, offset):
+        return _ndarray_view(storage, shape, strides, offset)
+
+    def data_ptr(self, arr) -> int:
+        return arr.__array_interface__["data"][0]
+
+    def element_strides(self, arr):
+        itemsize = arr.itemsize
+        return tuple(s // itemsize for s in arr.strides)
+
+    def is_c_contiguous(self, arr) -> bool:
+        return arr.flags.c_contiguous
+
+    def copy_(self, dst, src):
+        """Write ``src`` (broadcast, cast) into ``dst`` in place."""
+        K.copy(src, dst)
+
+    def contiguous(self, arr):
+        out = np.empty(arr.shape, arr.dtype)
+        K.copy(arr, out)
+        return out
+
+    def cast(self, arr, np_dtype):
+        out = np.empty(arr.shape, np_dtype)
+        K.copy(arr, out)
+        return out
+
+    def expand(self, arr, shape):
+        return np.broadcast_to(arr, shape)
+
+    # ------------------------------------------------------------ elementwise
+    def unary(self, op, arr, p0=0.0, p1=0.0, out=None):
+        if out is None:
+            out = np.empty(arr.shape, K.unary_out_dtype(op, arr.dtype))
+        K.unary(op, arr, out, p0, p1)
+        return out
+
+    def binary(self, op, a, b, out=None):
+        if out is None:
+            shape = np.broadcast_shapes(a.shape, b.shape)
+            out = np.empty(shape, K.binary_out_dtype(op, a.dtype))
+        try:
+            K.binary(op, a, b, out)
+        except ZeroDivisionError as exc:
+            raise IntegerDivisionByZeroError(f"{op}: {exc}") from None
+        return out
+
+    def where(self, cond, a, b):
+        out = np.empty(np.broadcast_shapes(cond.shape, a.shape, b.shape), a.dtype)
+        K.where(cond, a, b, out)
+        return out
+
+    def clamp(self, a, lo, hi, out=None):
+        if out is None:
+            shapes = [a.shape] + [x.shape for x in (lo, hi) if x is not None]
+            out = np.empty(np.broadcast_shapes(*shapes), a.dtype)
+        K.clamp(a, lo, hi, out)
+        return out
+
+    def lerp(self, start, end, weight, out=None):
+        if out is None:
+            out = np.empty(np.broadcast_shapes(start.shape, end.shape, weight.shape), start.dtype)
+        K.lerp(start, end, weight, out)
+        return out
+
+    def nan_to_num(self, a, nan, posinf, neginf):
+        out = np.empty(a.shape, a.dtype)
+        K.nan_to_num(a, out, nan, posinf, neginf)
+        return out
+
+    # ------------------------------------------------------------- reductions
+    def reduce(self, op, a, axes, out_dtype):
+        shape = tuple(n for d, n in enumerate(a.shape) if d not in axes) if axes else ()
+        out = np.empty(shape, out_dtype)
+        K.reduce(op, a, tuple(axes), out)
+        return out
+
+    def arg_reduce(self, op, a, axis, with_values):
+        shape = () if axis is None else a.shape[:axis] + a.shape[axis + 1:]
+        values = np.empty(shape, a.dtype) if with_values else None
+        indices = np.empty(shape, np.int64)
+        K.arg_reduce(op, a, -1 if axis is None else axis, values, indices)
+        return values, indices
+
+    def var(self, a, axes, correction):
+        shape = tuple(n for d, n in enumerate(a.shape) if d not in axes) if axes else ()
+        out = np.empty(shape, a.dtype)
+        K.var(a, tuple(axes), correction, out)
+        return out
+
+    def cumulative(self, op, a, axis, out_dtype):
+        out = np.empty(a.shape, out_dtype)
+        K.cumulative(op, a, axis, out)
+        return out
+
+    def softmax(self, a, axis, log):
+        out = np.empty(a.shape, a.dtype)
+        K.softmax(a, axis, out, log)
+        return out
+
+    def logsumexp(self, a, axes):
+        shape = tuple(n for d, n in enumerate(a.shape) if d not in axes) if axes else ()
+        out = np.empty(shape, a.dtype)
+        K.logsumexp(a, tuple(axes), out)
+        return out
+
+    # --------------------------------------------------------- linear algebra
+    def matmul(self, a, b):
+        """Batched matmul: a (..., M, K), b (..., K, N) with equal batch dims."""
+        out = np.empty(a.shape[:-1] + (b.shape[-1],), a.dtype)
+        K.matmul(a, b, out)
+        return out
+
+    # --------------------------------------------------------------- indexing
+    def index_select(self, a, axis, index):
+        out = np.empty(a.shape[:axis] + (index.shape[0],) + a.shape[axis + 1:], a.dtype)
+        K.index_select(a, axis, index, out)
+        return out
+
+    def gather(self, a, axis, index):
+        out = np.empty(index.shape, a.dtype)
+        K.gather(a, axis, index, out)
+        return out
+
+    def scatter_(self, out, axis, index, src, reduce):
+        K.scatter(out, axis, index, src, reduce)
+
+    def index_add_(self, out, axis, index, src, alpha):
+        K.index_add(out, axis, index, src, alpha)
+
+    def take(self, a, index):
+        out = np.empty(index.shape, a.dtype)
+        K.take(a, index, out)
+        return out
+
+    def masked_select(self, a, mask):
+        return K.masked_select(a, mask)
+
+    def masked_fill_(self, a, mask, value):
+        K.masked_fill(a, mask, value)
+
+    def nonzero(self, a):
+        return K.nonzero(a)
+
+    def getitem(self, a, key):
+        """Advanced (copying) indexing; ``key`` holds ints, slices, None, Ellipsis and int64 arrays."""
+        return np.ascontiguousarray(a[key])
+
+    def index_put_(self, a, key, values, accumulate):
+        """``a[key] = values`` (or ``+=`` with repeats accumulating); numpy checks bounds before writing."""
+        if accumulate:
+            np.add.at(a, key, values)
+        else:
+            a[key] = values
+
+    def cat(self, arrays, axis, np_dtype):
+        shape = list(arrays[0].shape)
+        shape[axis] = sum(x.shape[axis] for x in arrays)
+        out = np.empty(shape, np_dtype)
+        start = 0
+        index = [slice(None)] * len(shape)
+        for x in arrays:
+            index[axis] = slice(start, start + x.shape[axis])
+            K.copy(x, out[tuple(index)])
+            start += x.shape[axis]
+        return out
+
+    def flip(self, a, axes):
+        return np.ascontiguousarray(np.flip(a, axes))
+
+    def roll(self, a, shifts, axes):
+        return np.roll(a, shifts, axes)
+
+    def tile(self, a, reps):
+        return np.tile(a, reps)
+
+    def repeat_interleave(self, a, repeats, axis):
+        return np.repeat(a, repeats, axis)
+
+    def tri(self, a, diagonal, upper):
+        rows, cols = a.shape[-2:]
+        keep = np.triu(np.ones((rows, cols), bool), diagonal) if upper else np.tril(np.ones((rows, cols), bool), diagonal)
+        return np.where(keep, a, np.zeros((), a.dtype))
+
+    def sort(self, a, axis, descending, stable):
+        keys = a
+        if descending:
+            # Negating keys keeps the sort stable in descending order; NaN must
+            # still sort as the largest value, as in torch.
+            if a.dtype.kind == "f":
+                keys = np.where(np.isnan(a), -np.inf, -a)
+                nan_first = np.isnan(a)
+                idx = np.argsort(keys, axis=axis, kind="stable")
+                order = np.argsort(~np.take_along_axis(nan_first, idx, axis), axis=axis, kind="stable")
+                idx = np.take_along_axis(idx, order, axis)
+            elif a.dtype == np.bool_:
+                idx = np.argsort(~a, axis=axis, kind="stable")
+            else:
+                idx = np.argsort(-a.astype(np.float64) if a.dtype.kind == "u" else _negate_int(a), axis=axis, kind="stable")
+        else:
+            idx = np.argsort(keys, axis=axis, kind="stable")
+        values = np.take_along_axis(a, idx, axis)
+        return values, idx.astype(np.int64, copy=False)
+
+    def unique(self, a, sorted_, return_inverse, return_counts, axis):
+        result = np.unique(a, return_inverse=return_inverse, return_counts=return_counts, axis=axis)
+        if not isinstance(result, tuple):
+            return result
+        # numpy gives intp inverse/counts; NeuraRust index tensors are int64.
+        return (result[0],) + tuple(np.ascontiguousarray(r, np.int64) for r in result[1:])
+
+    # ----------------------------------------------------------------- random
+    def random(self, generator, kind, shape, np_dtype, *params):
+        rng = generator._numpy_generator()
+        if kind == "uniform":
+            low, high = params
+            out = rng.random(shape, dtype=np.float64 if np_dtype == np.float64 else np.float32)
+            out = out * (high - low) + low if (low, high) != (0.0, 1.0) else out
+        elif kind == "normal":
+            mean, std = params
+            out = rng.standard_normal(shape, dtype=np.float64 if np_dtype == np.float64 else np.float32)
+            out = out * std + mean if (mean, std) != (0.0, 1.0) else out
+        elif kind == "randint":
+            low, high = params
+            out = rng.integers(low, high, shape, dtype=np.int64)
+        elif kind == "permutation":
+            out = rng.permutation(params[0])
+        else:  # pragma: no cover - internal misuse
+            raise ValueError(kind)
+        return np.asarray(out).astype(np_dtype, copy=False)
+
+    def bernoulli(self, generator, p):
+        rng = generator._numpy_generator()
+        return (rng.random(p.shape) < p).astype(p.dtype)
+
+    def multinomial(self, generator, probs, num_samples, replacement):
+        rng = generator._numpy_generator()
+        rows = probs.reshape(-1, probs.shape[-1]).astype(np.float64)
+        out = np.empty((rows.shape[0], num_samples), np.int64)
+        for i, row in enumerate(rows):
+            p = row / row.sum()
+            out[i] = rng.choice(row.shape[0], size=num_samples, replace=replacement, p=p)
+        return out.reshape(probs.shape[:-1] + (num_samples,))
+
+
+def _negate_int(a):
+    # int64 min has no negation; sorting on the bitwise complement keeps the order reversed without overflow.
+    return ~a
+
+
+def broadcast_shapes(*shapes):
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ShapeError(f"shapes {', '.join(str(tuple(s)) for s in shapes)} cannot be broadcast together") from None
