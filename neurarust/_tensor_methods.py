@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._core.tensor_base import TensorBase
+from ._core.tensor_base import (TensorBase, register_fast_paths, tensor_add, tensor_div, tensor_eq,
+                                tensor_ge, tensor_gt, tensor_le, tensor_lt, tensor_mul, tensor_ne,
+                                tensor_sub)
 from .autograd.grad_mode import GradMode
-from .dtypes import bool_
+from .dtypes import bool_, float16
 from .errors import DTypeError
 from .ops import creation, elementwise as ew, indexing, linalg, random, reduction as red, views
 from .ops._util import backend
@@ -204,16 +206,11 @@ def _is_operand(x):
 
 
 def _binop(fn, reflected=False):
-    if reflected:
-        def op(self, other):
-            if not _is_operand(other):
-                return NotImplemented
-            return fn(other, self) if not isinstance(other, TensorBase) else fn(other, self)
-    else:
-        def op(self, other):
-            if not _is_operand(other):
-                return NotImplemented
-            return fn(self, other)
+    def op(self, other):
+        if not _is_operand(other):
+            return NotImplemented
+        return fn(other, self) if reflected else fn(self, other)
+
     return op
 
 
@@ -226,13 +223,13 @@ def _commutative(fn):
     return op
 
 
-Tensor.__add__ = _binop(ew.add)
-Tensor.__radd__ = _commutative(ew.add)
-Tensor.__sub__ = _binop(ew.sub)
-Tensor.__rsub__ = _binop(lambda a, b: ew.Sub.apply(a, b, 1) if not isinstance(a, TensorBase) else ew.sub(a, b), reflected=True)
-Tensor.__mul__ = _binop(ew.mul)
-Tensor.__rmul__ = _commutative(ew.mul)
-Tensor.__truediv__ = _binop(ew.div)
+Tensor.__add__ = tensor_add
+Tensor.__radd__ = tensor_add
+Tensor.__sub__ = tensor_sub
+Tensor.__rsub__ = _binop(lambda a, b: ew.Sub.apply(a, b, 1), reflected=True)
+Tensor.__mul__ = tensor_mul
+Tensor.__rmul__ = tensor_mul
+Tensor.__truediv__ = tensor_div
 Tensor.__rtruediv__ = _binop(lambda a, b: ew.Div.apply(a, b), reflected=True)
 Tensor.__floordiv__ = _binop(ew.floor_divide)
 Tensor.__rfloordiv__ = _binop(lambda a, b: ew.div(a, b, rounding_mode="floor") if isinstance(a, TensorBase) else ew._no_grad_binary("floor_divide", a, b), reflected=True)
@@ -248,12 +245,17 @@ Tensor.__or__ = _binop(ew.bitwise_or)
 Tensor.__ror__ = _commutative(ew.bitwise_or)
 Tensor.__xor__ = _binop(ew.bitwise_xor)
 Tensor.__rxor__ = _commutative(ew.bitwise_xor)
-Tensor.__lt__ = _binop(ew.lt)
-Tensor.__le__ = _binop(ew.le)
-Tensor.__gt__ = _binop(ew.gt)
-Tensor.__ge__ = _binop(ew.ge)
-Tensor.__eq__ = _binop(ew.eq)
-Tensor.__ne__ = _binop(ew.ne)
+Tensor.__lt__ = tensor_lt
+Tensor.__le__ = tensor_le
+Tensor.__gt__ = tensor_gt
+Tensor.__ge__ = tensor_ge
+Tensor.__eq__ = tensor_eq
+Tensor.__ne__ = tensor_ne
+register_fast_paths(Tensor, bool_, float16, {
+    "add": _commutative(ew.add), "sub": _binop(ew.sub), "mul": _commutative(ew.mul),
+    "div": _binop(ew.div), "eq": _binop(ew.eq), "ne": _binop(ew.ne), "lt": _binop(ew.lt),
+    "le": _binop(ew.le), "gt": _binop(ew.gt), "ge": _binop(ew.ge),
+})
 Tensor.__neg__ = lambda self: ew.neg(self)
 Tensor.__pos__ = lambda self: self
 Tensor.__abs__ = lambda self: ew.abs(self)

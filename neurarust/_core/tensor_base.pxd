@@ -20,3 +20,8 @@ cdef class TensorBase:
     cdef public object _hooks
     cdef public object _grad_accumulator
     cdef object __weakref__
+
+
+cdef class GradModeState:
+    cdef public bint enabled
+    cdef public bint inference

@@ -144,3 +144,105 @@ cpdef TensorBase make_tensor(type cls, object data, object dtype, object device,
     t._version_counter = version if version is not None else VersionCounter()
     t._base = base
     return t
+
+
+cdef class GradModeState:
+    """Whether ops record the autograd graph; read in C by the fast paths below."""
+
+    def __init__(self):
+        self.enabled = True
+        self.inference = False
+
+
+GRAD_MODE = GradModeState()
+cdef GradModeState _grad_mode = GRAD_MODE
+
+
+# ------------------------------------------------------------------ fast paths
+# Small ops are dominated by dispatch, not arithmetic.  When nothing needs a
+# graph and the operands need no promotion, the operators below go straight
+# to the device's backend; anything else falls back to the full Python op,
+# which owns type promotion, error messages and autograd.
+
+cdef object _tensor_cls = None
+cdef object _bool_dtype = None
+cdef object _half_dtype = None
+cdef dict _fallbacks = {}
+cdef frozenset _COMPARISONS = frozenset({"eq", "ne", "lt", "le", "gt", "ge"})
+
+
+def register_fast_paths(tensor_cls, bool_dtype, half_dtype, dict fallbacks):
+    """Called once by ``neurarust._tensor_methods`` with the Python-level implementations."""
+    global _tensor_cls, _bool_dtype, _half_dtype, _fallbacks
+    _tensor_cls = tensor_cls
+    _bool_dtype = bool_dtype
+    _half_dtype = half_dtype
+    _fallbacks = fallbacks
+
+
+cdef object _fast_binary(str op, object a, object b):
+    """The result of ``op(a, b)``, or None when the full Python path is needed."""
+    cdef TensorBase ta, tb
+    cdef object dtype, backend, b_data, out
+    if not isinstance(a, TensorBase):
+        return None
+    ta = <TensorBase>a
+    dtype = ta._dtype
+    if dtype is _half_dtype:
+        return None
+    if _grad_mode.enabled and ta._requires_grad:
+        return None
+    backend = ta._device._backend
+    if backend is None:
+        return None
+    if isinstance(b, TensorBase):
+        tb = <TensorBase>b
+        if tb._dtype is not dtype or tb._device is not ta._device:
+            return None
+        if _grad_mode.enabled and tb._requires_grad:
+            return None
+        b_data = tb._data
+    elif type(b) is float:
+        if not dtype.is_floating_point:
+            return None
+        b_data = backend.scalar_array(b, dtype.numpy)
+    elif type(b) is int:
+        # Python ints keep the tensor's dtype; only int64/float tensors hold any value safely.
+        if dtype.name != "int64" and not dtype.is_floating_point:
+            return None
+        if not -9223372036854775808 <= b <= 9223372036854775807:
+            return None
+        b_data = backend.scalar_array(b, dtype.numpy)
+    else:
+        return None
+    if op == "div" and not dtype.is_floating_point:
+        return None
+    if op == "sub" and dtype is _bool_dtype:
+        return None
+    try:
+        out = backend.binary(op, ta._data, b_data)
+    except (ValueError, TypeError, ZeroDivisionError):
+        return None  # the Python path raises the user-facing error
+    return make_tensor(_tensor_cls, out, _bool_dtype if op in _COMPARISONS else dtype, ta._device)
+
+
+def _binary_method(str op):
+    def method(self, other):
+        result = _fast_binary(op, self, other)
+        if result is not None:
+            return result
+        return _fallbacks[op](self, other)
+    method.__name__ = f"__{op}__"
+    return method
+
+
+tensor_add = _binary_method("add")
+tensor_sub = _binary_method("sub")
+tensor_mul = _binary_method("mul")
+tensor_div = _binary_method("div")
+tensor_eq = _binary_method("eq")
+tensor_ne = _binary_method("ne")
+tensor_lt = _binary_method("lt")
+tensor_le = _binary_method("le")
+tensor_gt = _binary_method("gt")
+tensor_ge = _binary_method("ge")

@@ -14,15 +14,12 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable
 
+
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
            "is_inference_mode_enabled"]
 
 
-class GradMode:
-    """Process-wide switch read on every op (a class attribute: one dict lookup)."""
-
-    enabled = True
-    inference = False
+from .._core.tensor_base import GRAD_MODE as GradMode  # noqa: E402  (C-level state: read on every op)
 
 
 def is_grad_enabled() -> bool:

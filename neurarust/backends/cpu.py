@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import IntegerDivisionByZeroError, ShapeError
+from .._core.cpu_backend_core import CPUBackendCore
+from ..errors import ShapeError
 from . import cpu_kernels as K
 
 
@@ -19,8 +20,8 @@ def _ndarray_view(storage, shape, strides, offset):
                       strides=tuple(s * itemsize for s in strides))
 
 
-class CPUBackend:
-    """Kernels and memory for ``device('cpu')``."""
+class CPUBackend(CPUBackendCore):
+    """Kernels and memory for ``device('cpu')`` (hot methods inherited from the Cython core)."""
 
     name = "cpu"
 
@@ -28,9 +29,6 @@ class CPUBackend:
         self.device = device
 
     # ----------------------------------------------------------------- memory
-    def empty(self, shape, np_dtype):
-        return np.empty(shape, np_dtype)
-
     def zeros(self, shape, np_dtype):
         return np.zeros(shape, np_dtype)
 
@@ -42,9 +40,6 @@ class CPUBackend:
 
     def to_numpy(self, arr):
         return arr
-
-    def scalar_array(self, value, np_dtype):
-        return np.array(value, np_dtype)
 
     def storage_of(self, arr):
         """A flat 1-D array spanning the memory of a root array (strides are >= 0)."""
@@ -84,22 +79,6 @@ class CPUBackend:
         return np.broadcast_to(arr, shape)
 
     # ------------------------------------------------------------ elementwise
-    def unary(self, op, arr, p0=0.0, p1=0.0, out=None):
-        if out is None:
-            out = np.empty(arr.shape, K.unary_out_dtype(op, arr.dtype))
-        K.unary(op, arr, out, p0, p1)
-        return out
-
-    def binary(self, op, a, b, out=None):
-        if out is None:
-            shape = np.broadcast_shapes(a.shape, b.shape)
-            out = np.empty(shape, K.binary_out_dtype(op, a.dtype))
-        try:
-            K.binary(op, a, b, out)
-        except ZeroDivisionError as exc:
-            raise IntegerDivisionByZeroError(f"{op}: {exc}") from None
-        return out
-
     def where(self, cond, a, b):
         out = np.empty(np.broadcast_shapes(cond.shape, a.shape, b.shape), a.dtype)
         K.where(cond, a, b, out)

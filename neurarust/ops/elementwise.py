@@ -22,7 +22,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import GradMode
 from ..dtypes import (FLOATING, INTEGRAL, bool_, float16, float32, get_default_dtype,
                       promote_types, result_type)
-from ..errors import AutogradError, DTypeError, ShapeError
+from ..errors import AutogradError, DTypeError, IntegerDivisionByZeroError, ShapeError
 from ._util import backend, broadcast_shapes, common_device, wrap
 
 _LN2 = math.log(2.0)
@@ -68,6 +68,8 @@ def _binary_data(op, a, b, dtype):
     cdt = _compute_dtype(dtype)
     try:
         out = bk.binary(op, _operand(a, cdt, bk), _operand(b, cdt, bk))
+    except ZeroDivisionError as exc:
+        raise IntegerDivisionByZeroError(f"{op}: {exc}") from None
     except ValueError as exc:
         if "broadcast" in str(exc) or "shape" in str(exc):
             broadcast_shapes(op, getattr(a, "shape", ()), getattr(b, "shape", ()))
