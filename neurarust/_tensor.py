@@ -28,7 +28,7 @@ class Tensor(TensorBase):
         >>> import neurarust as nr
         >>> x = nr.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
         >>> y = (x.T @ x).sum(); y.backward(); x.grad
-        tensor([[6., 6.],
+        tensor([[ 6.,  6.],
                 [14., 14.]])
     """
 

@@ -26,7 +26,7 @@ _METHODS = {
     "not_equal": ew.ne, "logical_and": ew.logical_and, "logical_or": ew.logical_or,
     "logical_xor": ew.logical_xor, "logical_not": ew.logical_not, "bitwise_and": ew.bitwise_and,
     "bitwise_or": ew.bitwise_or, "bitwise_xor": ew.bitwise_xor, "bitwise_not": ew.bitwise_not,
-    "isnan": ew.isnan, "isinf": ew.isinf, "isfinite": ew.isfinite, "where": ew.where,
+    "isnan": ew.isnan, "isinf": ew.isinf, "isfinite": ew.isfinite, "where": ew.where_method,
     "clamp": ew.clamp, "clip": ew.clamp, "clamp_min": ew.clamp_min, "clamp_max": ew.clamp_max,
     "lerp": ew.lerp, "nan_to_num": ew.nan_to_num, "round": ew.round, "softplus": ew.softplus,
     "gelu": ew.gelu, "leaky_relu": ew.leaky_relu, "elu": ew.elu,
@@ -232,7 +232,7 @@ Tensor.__rmul__ = tensor_mul
 Tensor.__truediv__ = tensor_div
 Tensor.__rtruediv__ = _binop(lambda a, b: ew.Div.apply(a, b), reflected=True)
 Tensor.__floordiv__ = _binop(ew.floor_divide)
-Tensor.__rfloordiv__ = _binop(lambda a, b: ew.div(a, b, rounding_mode="floor") if isinstance(a, TensorBase) else ew._no_grad_binary("floor_divide", a, b), reflected=True)
+Tensor.__rfloordiv__ = _binop(lambda a, b: ew.RoundingDiv.apply(a, b, "floor"), reflected=True)
 Tensor.__mod__ = _binop(ew.remainder)
 Tensor.__rmod__ = _binop(lambda a, b: ew.Remainder.apply(a, b), reflected=True)
 Tensor.__pow__ = _binop(ew.pow)

@@ -15,7 +15,7 @@ from typing import Dict, Optional, Sequence
 
 from .._core.tensor_base import TensorBase
 from ..errors import AutogradError, ShapeError
-from .function import AccumulateGrad, _add_hook, gradient_edge
+from .function import AccumulateGrad, _add_hook, _RemovableHandle, gradient_edge
 from .grad_mode import GradMode
 
 __all__ = ["backward", "grad"]
@@ -81,7 +81,7 @@ def _check_grad(node, index, g):
     if meta is None or g is None:
         return g
     shape, dtype = meta
-    if tuple(g.shape) != shape:
+    if g._data.shape != shape:
         raise AutogradError(
             f"Function {type(node).__name__} returned an invalid gradient at index {index} - got "
             f"{list(g.shape)} but expected shape compatible with {list(shape)}"
@@ -114,6 +114,11 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
                             new = hook(grads[nr])
                             if new is not None:
                                 grads[nr] = new
+            if isinstance(node, AccumulateGrad) and node.variable._hooks and grads[0] is not None:
+                for hook in list(node.variable._hooks):
+                    new = hook(grads[0])
+                    if new is not None:
+                        grads[0] = new
             if node._retained:
                 for nr, ref in node._retained.items():
                     t = ref()
@@ -248,6 +253,13 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: Optional[bool] = None
 
 
 def register_tensor_hook(tensor, fn):
+    if tensor._grad_fn is None:
+        # A leaf's AccumulateGrad node lives only as long as a graph uses it,
+        # so its hooks live on the tensor (as in torch) and the node reads them.
+        if tensor._hooks is None:
+            tensor._hooks = []
+        tensor._hooks.append(fn)
+        return _RemovableHandle(tensor._hooks, fn)
     node, nr = gradient_edge(tensor)
     return _add_hook(node, nr, fn)
 

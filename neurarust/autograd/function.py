@@ -102,15 +102,16 @@ class BackwardNode(FunctionCtx):
     _non_differentiable: Tuple = ()
     _materialize_grads = True
 
-    def __init__(self):
-        self.next_functions: Tuple = ()
-        self.needs_input_grad: Tuple[bool, ...] = ()
-        self._saved: Optional[List[Optional[SavedTensor]]] = None
-        self._input_meta: Tuple = ()
-        self._num_outputs = 1
-        self._released = False
-        self._pre_hooks = None
-        self._retained = None
+    # Defaults live on the class: a node is created per recorded op, and
+    # setting eight attributes in __init__ was a measurable share of that cost.
+    next_functions: Tuple = ()
+    needs_input_grad: Tuple[bool, ...] = ()
+    _saved: Optional[List[Optional[SavedTensor]]] = None
+    _input_meta: Tuple = ()
+    _num_outputs = 1
+    _released = False
+    _pre_hooks = None
+    _retained = None
 
     @property
     def saved_tensors(self) -> Tuple:
@@ -136,18 +137,33 @@ class BackwardNode(FunctionCtx):
         return _add_hook(self, 0, fn)
 
     def _release(self) -> None:
-        self._released = True
+        # As in torch, only a node that actually held tensors refuses a second
+        # backward: add/sum/view nodes (shapes only) may run again.
+        freed = self._saved is not None and any(s is not None for s in self._saved)
         self._saved = None
         for key in list(self.__dict__):
-            if key not in _NODE_FIELDS:
+            if key not in _NODE_FIELDS and _holds_tensor(self.__dict__[key]):
                 # ctx.<attr> set in forward may hold tensors; drop them with the graph.
                 del self.__dict__[key]
+                freed = True
+        if freed:
+            self._released = True
 
     def _run_backward(self, grads):
         if self._released:
             self.saved_tensors  # raises the "second time" error
         fwd = self._forward_cls
         return fwd.backward(self, *grads)
+
+
+def _holds_tensor(value) -> bool:
+    if isinstance(value, TensorBase):
+        return True
+    if isinstance(value, (tuple, list)):
+        return any(_holds_tensor(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_tensor(v) for v in value.values())
+    return False
 
 
 _NODE_FIELDS = {"next_functions", "needs_input_grad", "_saved", "_input_meta", "_num_outputs",
@@ -178,12 +194,14 @@ class _RemovableHandle:
     """Returned by ``register_hook``: ``handle.remove()`` removes the hook."""
 
     def __init__(self, hooks: list, fn):
-        self._hooks = weakref.ref(hooks)
+        # A plain reference: lists cannot be weakly referenced, and the list
+        # holds only hook functions, so no cycle through the handle is made.
+        self._hooks = hooks
         self._fn = fn
 
     def remove(self) -> None:
-        hooks = self._hooks()
-        if hooks is not None and self._fn in hooks:
+        hooks = self._hooks
+        if self._fn in hooks:
             hooks.remove(self._fn)
 
 
@@ -193,6 +211,24 @@ def _add_hook(node: BackwardNode, output_nr: int, fn):
     hooks = node._pre_hooks.setdefault(output_nr, [])
     hooks.append(fn)
     return _RemovableHandle(hooks, fn)
+
+
+def save_before_overwrite(node, tensor) -> None:
+    """Keep the values an in-place op read from ``tensor`` before it overwrites them.
+
+    In-place ops run their out-of-place twin and copy the result in; if the
+    twin's ``node`` saved ``tensor`` (or a view of its storage), the write
+    would make that saved tensor stale.  torch saves the original value in
+    that case, so a copy (still attached to the old history) replaces it.
+    """
+    saved = node._saved if node is not None else None
+    if not saved:
+        return
+    counter = tensor._version_counter
+    for s in saved:
+        if s is not None and s.tensor._version_counter is counter and s.version == counter.value:
+            s.tensor = s.tensor.clone()
+            s.version = s.tensor._version_counter.value
 
 
 def grad_accumulator(tensor) -> AccumulateGrad:
@@ -210,6 +246,13 @@ def gradient_edge(tensor):
     if fn is not None:
         return (fn, tensor._output_nr)
     return (grad_accumulator(tensor), 0)
+
+
+def _contains(items, obj) -> bool:
+    for item in items:
+        if item is obj:
+            return True
+    return False
 
 
 class _NullContext(_InactiveContext):
@@ -248,56 +291,69 @@ class Function(metaclass=_FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        needs = None
         if GradMode.enabled:
-            needs = tuple(isinstance(a, TensorBase) and a._requires_grad for a in args)
-            if True not in needs:
-                needs = None
-        if needs is None:
-            if cls._internal:
-                # Built-in forwards call backends directly and never read ctx
-                # state back, so they share one inert ctx and skip the mode switch.
-                return cls.forward(_NULL_CTX, *args, **kwargs)
-            ctx = _InactiveContext()
-            prev = GradMode.enabled
-            GradMode.enabled = False
-            try:
-                return cls.forward(ctx, *args, **kwargs)
-            finally:
-                GradMode.enabled = prev
+            for a in args:
+                if isinstance(a, TensorBase) and a._requires_grad:
+                    return cls._apply_with_graph(args, kwargs)
+        if cls._internal:
+            # Built-in forwards call backends directly and never read ctx
+            # state back, so they share one inert ctx and skip the mode switch.
+            return cls.forward(_NULL_CTX, *args, **kwargs)
+        ctx = _InactiveContext()
+        # torch reports which inputs require grad even when no graph is recorded.
+        ctx.needs_input_grad = tuple(isinstance(a, TensorBase) and a._requires_grad for a in args)
+        prev = GradMode.enabled
+        GradMode.enabled = False
+        try:
+            return cls.forward(ctx, *args, **kwargs)
+        finally:
+            GradMode.enabled = prev
+
+    @classmethod
+    def _apply_with_graph(cls, args, kwargs):
         node = cls._backward_cls()
-        node.needs_input_grad = needs
-        node.next_functions = tuple(
-            gradient_edge(a) if need else None for a, need in zip(args, needs)
-        )
-        node._input_meta = tuple(
-            (tuple(a.shape), a._dtype) if need else None for a, need in zip(args, needs)
-        )
+        needs, edges, metas = [], [], []
+        for a in args:
+            if isinstance(a, TensorBase) and a._requires_grad:
+                needs.append(True)
+                fn = a._grad_fn
+                edges.append((fn, a._output_nr) if fn is not None else (grad_accumulator(a), 0))
+                metas.append((a._data.shape, a._dtype))
+            else:
+                needs.append(False)
+                edges.append(None)
+                metas.append(None)
+        node.needs_input_grad = tuple(needs)
+        node.next_functions = tuple(edges)
+        node._input_meta = tuple(metas)
         GradMode.enabled = False
         try:
             result = cls.forward(node, *args, **kwargs)
         finally:
             GradMode.enabled = True
-        outputs = result if isinstance(result, tuple) else (result,)
-        node._num_outputs = len(outputs)
-        if len(outputs) > 1:
+        is_tuple = isinstance(result, tuple)
+        outputs = result if is_tuple else (result,)
+        if is_tuple:
+            node._num_outputs = len(outputs)
             node._output_meta = tuple(
                 (tuple(o.shape), o._dtype, o._device) if isinstance(o, TensorBase) else None
                 for o in outputs
             )
         non_diff = node._non_differentiable
         wired = []
-        for nr, out in enumerate(outputs):
-            if not isinstance(out, TensorBase):
-                wired.append(out)
-                continue
-            if any(out is a for a in args):
-                out = out._alias()  # never rewrite the history of an input
-            if out._dtype.is_floating_point and not any(out is t for t in non_diff):
-                out._grad_fn = node
-                out._requires_grad = True
-                out._output_nr = nr
+        nr = 0
+        for out in outputs:
+            if isinstance(out, TensorBase):
+                for a in args:
+                    if out is a:
+                        out = out._alias()  # never rewrite the history of an input
+                        break
+                if out._dtype.is_floating_point and (not non_diff or not _contains(non_diff, out)):
+                    out._grad_fn = node
+                    out._requires_grad = True
+                    out._output_nr = nr
             wired.append(out)
+            nr += 1
         to_save = node._to_save
         if to_save:
             saved = []
@@ -305,10 +361,11 @@ class Function(metaclass=_FunctionMeta):
                 if t is None:
                     saved.append(None)
                     continue
-                nr = next((i for i, o in enumerate(outputs) if o is t), -1)
-                if nr >= 0:
-                    # An output saved as itself would make a cycle out -> node -> out.
-                    saved.append(SavedTensor(t._alias(), True, nr))
+                for i, o in enumerate(outputs):
+                    if o is t:
+                        # An output saved as itself would make a cycle out -> node -> out.
+                        saved.append(SavedTensor(t._alias(), True, i))
+                        break
                 else:
                     saved.append(SavedTensor(t))
             node._saved = saved

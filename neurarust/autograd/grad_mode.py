@@ -66,7 +66,16 @@ class _GradModeContext:
         return ()
 
 
-class no_grad(_GradModeContext):
+class _NoParamDecorator(_GradModeContext):
+    """``@no_grad`` without parentheses decorates too (as in torch >= 2.0)."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
+
+
+class no_grad(_NoParamDecorator):
     """Disable graph recording (context manager or decorator).
 
     Example:
@@ -81,7 +90,7 @@ class no_grad(_GradModeContext):
     _target = False
 
 
-class enable_grad(_GradModeContext):
+class enable_grad(_NoParamDecorator):
     """Enable graph recording inside a ``no_grad`` block.
 
     Example:
@@ -131,13 +140,20 @@ class inference_mode(_GradModeContext):
         True
     """
 
+    def __new__(cls, mode_or_fn=True):
+        # ``@inference_mode`` without parentheses passes the function as ``mode``.
+        if callable(mode_or_fn):
+            return cls()(mode_or_fn)
+        return super().__new__(cls)
+
     def __init__(self, mode: bool = True):
         self._mode = bool(mode)
 
     def _apply(self) -> None:
-        if self._mode:
-            GradMode.enabled = False
-            GradMode.inference = True
+        # As torch's c10::InferenceMode: enabling it disables grad mode, and
+        # inference_mode(False) enables grad mode (even inside no_grad).
+        GradMode.enabled = not self._mode
+        GradMode.inference = self._mode
 
     def _ctor_args(self):
         return (self._mode,)

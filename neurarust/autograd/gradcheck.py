@@ -15,7 +15,7 @@ import numpy as np
 from .._core.tensor_base import TensorBase
 from ..errors import AutogradError
 from .engine import grad as autograd_grad
-from .grad_mode import no_grad
+from .grad_mode import enable_grad, no_grad
 
 
 class GradcheckError(AutogradError):
@@ -116,7 +116,7 @@ def gradgradcheck(func: Callable, inputs: Sequence, grad_outputs=None, *, eps: f
         >>> nr.autograd.gradgradcheck(lambda t: (t ** 3).sum(), (x,))
         True
     """
-    from ..ops.creation import randn
+    from ..ops.random import randn
 
     inputs = tuple(inputs) if isinstance(inputs, (list, tuple)) else (inputs,)
     outputs = _as_tuple(func(*inputs))
@@ -126,9 +126,12 @@ def gradgradcheck(func: Callable, inputs: Sequence, grad_outputs=None, *, eps: f
 
     def first_grads(*args):
         ins, gos = args[: len(inputs)], args[len(inputs):]
-        outs = _as_tuple(func(*ins))
-        diff = [t for t in ins if isinstance(t, TensorBase) and t.requires_grad]
-        grads = autograd_grad(outs, diff, gos, create_graph=True, allow_unused=True)
+        # The numerical Jacobian evaluates this under no_grad, but the first
+        # derivative itself needs a graph to differentiate through.
+        with enable_grad():
+            outs = _as_tuple(func(*ins))
+            diff = [t for t in ins if isinstance(t, TensorBase) and t.requires_grad]
+            grads = autograd_grad(outs, diff, gos, create_graph=True, allow_unused=True)
         return tuple(g for g in grads if g is not None)
 
     del diff_inputs

@@ -1,6 +1,6 @@
 """Backends: the only code that touches device memory.
 
-A backend is an object with the methods listed in ``docs/architecture.md``
+A backend is an object with the methods listed in ``docs/architecture.rst``
 (memory, layout, elementwise, reductions, linear algebra, indexing, random).
 ``neurarust.device.backend_for`` picks one per device; everything above it is
 device-agnostic.

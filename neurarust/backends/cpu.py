@@ -1,9 +1,11 @@
 """The CPU backend: tensors are numpy views over a flat storage array.
 
 Every method takes and returns backend arrays (``numpy.ndarray`` here). The
-heavy lifting happens in the Cython kernels of ``neurarust._core``; numpy is
-used for allocation, for building views and for the few operations that have
-no kernel of ours yet (see ``_NUMPY_FALLBACKS`` in ``docs/architecture.md``).
+arithmetic runs in the Cython kernels of ``neurarust._core`` (through
+``cpu_kernels``). numpy is used for allocation and for building views, and --
+until kernels of ours replace them -- for advanced-index gather/put
+(``getitem``/``index_put_``), ``flip``, ``tri``, ``sort``, ``unique`` and the
+random generators (see "NumPy fallbacks" in ``docs/architecture.rst``).
 """
 from __future__ import annotations
 

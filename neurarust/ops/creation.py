@@ -47,7 +47,9 @@ def _infer_numpy(data: Any, dtype) -> np.ndarray:
     if isinstance(data, TensorBase):
         arr = data.detach().cpu().numpy()
         return arr if dtype is None else arr.astype(dtype.numpy)
+    sequence_dtype = None
     if isinstance(data, (list, tuple)):
+        sequence_dtype = _sequence_dtype(data) if dtype is None else None
         data = _unwrap_nested(data)
     try:
         arr = np.asarray(data)
@@ -59,10 +61,36 @@ def _infer_numpy(data: Any, dtype) -> np.ndarray:
             f"that numpy reads as {arr.dtype}"
         )
     if dtype is None:
-        dtype = bool_ if arr.dtype.kind == "b" else int64 if arr.dtype.kind in "iu" else get_default_dtype()
+        dtype = sequence_dtype or (
+            bool_ if arr.dtype.kind == "b" else int64 if arr.dtype.kind in "iu" else get_default_dtype())
+    if arr.dtype == np.uint64 and dtype.category != FLOATING:  # Python ints past int64's range
+        raise DTypeError(f"tensor(): value {int(arr.max())} cannot be converted to type {dtype} without overflow")
     if arr.dtype.kind == "f" and dtype.category != FLOATING and not np.all(np.isfinite(arr)):
         raise DTypeError(f"tensor(): cannot convert non-finite floats to {dtype}")
     return arr.astype(dtype.numpy)
+
+
+def _sequence_dtype(data):
+    """torch's inference for nested sequences: each element's own type (Python bool/int/float ->
+    bool/int64/default float; tensors and numpy scalars or arrays keep theirs), promoted together.
+    None for an empty sequence."""
+    from ..dtypes import promote_types
+
+    found = None
+    for x in data:
+        if isinstance(x, (list, tuple)):
+            d = _sequence_dtype(x)
+        elif isinstance(x, TensorBase):
+            d = x.dtype
+        elif isinstance(x, (np.ndarray, np.generic)):
+            d = _BY_NUMPY.get(x.dtype)
+        elif isinstance(x, (bool, int, float)):
+            d = _scalar_dtype(x)
+        else:
+            d = None  # left to numpy, which reports unsupported data below
+        if d is not None:
+            found = d if found is None else promote_types(found, d)
+    return found
 
 
 def _unwrap_nested(data):

@@ -18,10 +18,11 @@ import math
 import numpy as np
 
 from .._core.tensor_base import TensorBase
-from ..autograd.function import Function
+from ..autograd.function import Function, save_before_overwrite
 from ..autograd.grad_mode import GradMode
 from ..dtypes import (FLOATING, INTEGRAL, bool_, float16, float32, get_default_dtype,
                       promote_types, result_type)
+from ..dtypes import int64 as _INT64
 from ..errors import AutogradError, DTypeError, IntegerDivisionByZeroError, ShapeError
 from ._util import backend, broadcast_shapes, common_device, wrap
 
@@ -36,7 +37,7 @@ _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 def sum_to(g, shape):
     """Sum a broadcast gradient back to ``shape``."""
     shape = tuple(shape)
-    if tuple(g.shape) == shape:
+    if g._data.shape == shape:
         return g
     lead = g.ndim - len(shape)
     dims = tuple(range(lead)) + tuple(
@@ -80,7 +81,16 @@ def _binary_data(op, a, b, dtype):
 
 
 def _shape_of(x):
-    return tuple(x.shape) if isinstance(x, TensorBase) else ()
+    return x._data.shape if isinstance(x, TensorBase) else ()
+
+
+def _scalars_only(*args):
+    """Python-number operands for ``ctx``; tensors go through ``save_for_backward``.
+
+    A ctx attribute holding a tensor input would make a reference cycle once
+    an in-place op gives that input this node as its ``grad_fn``.
+    """
+    return tuple(None if isinstance(v, TensorBase) else v for v in args)
 
 
 # ------------------------------------------------------------------- binary
@@ -88,9 +98,10 @@ class Add(Function):
     @staticmethod
     def forward(ctx, a, b, alpha=1):
         dtype = result_type(a, b)
+        ctx.shapes = (_shape_of(a), _shape_of(b))
+        ctx.alpha = alpha
         if alpha != 1:
             b = b * alpha if isinstance(b, TensorBase) else b * alpha
-        ctx.shapes = (_shape_of(a), _shape_of(b))
         data, dev = _binary_data("add", a, b, dtype)
         return wrap(data, dev)
 
@@ -98,21 +109,37 @@ class Add(Function):
     def backward(ctx, g):
         sa, sb = ctx.shapes
         na, nb = ctx.needs_input_grad[:2]
-        return (sum_to(g, sa) if na else None, sum_to(g, sb) if nb else None, None)
+        # d(a + alpha * b)/db = alpha
+        gb = sum_to(g if ctx.alpha == 1 else g * ctx.alpha, sb) if nb else None
+        return (sum_to(g, sa) if na else None, gb, None)
+
+
+def _check_sub_operands(a, b):
+    """torch refuses subtraction with any bool operand (Python bools included)."""
+    def is_bool(x):
+        return x._dtype is bool_ if isinstance(x, TensorBase) else isinstance(x, (bool, np.bool_))
+
+    if is_bool(a) and is_bool(b):
+        raise DTypeError(
+            "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` "
+            "or `logical_xor()` operator instead."
+        )
+    if is_bool(a) or is_bool(b):
+        raise DTypeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
+            "to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
 
 
 class Sub(Function):
     @staticmethod
     def forward(ctx, a, b, alpha=1):
+        _check_sub_operands(a, b)
         dtype = result_type(a, b)
-        if dtype is bool_:
-            raise DTypeError(
-                "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` "
-                "or `logical_xor()` operator instead."
-            )
+        ctx.shapes = (_shape_of(a), _shape_of(b))
+        ctx.alpha = alpha
         if alpha != 1:
             b = b * alpha
-        ctx.shapes = (_shape_of(a), _shape_of(b))
         data, dev = _binary_data("sub", a, b, dtype)
         return wrap(data, dev)
 
@@ -120,15 +147,21 @@ class Sub(Function):
     def backward(ctx, g):
         sa, sb = ctx.shapes
         na, nb = ctx.needs_input_grad[:2]
-        return (sum_to(g, sa) if na else None, sum_to(-g, sb) if nb else None, None)
+        # d(a - alpha * b)/db = -alpha
+        gb = sum_to(-g if ctx.alpha == 1 else g * -ctx.alpha, sb) if nb else None
+        return (sum_to(g, sa) if na else None, gb, None)
 
 
 class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a if isinstance(a, TensorBase) else None,
-                              b if isinstance(b, TensorBase) else None)
-        ctx.scalars = (a, b)
+        # Save an operand only when the other's gradient needs it (as torch does):
+        # ``y.mul_(3)`` then needs no copy of ``y`` before it is overwritten.
+        na, nb = ctx.needs_input_grad or (False, False)
+        ctx.save_for_backward(a if nb and isinstance(a, TensorBase) else None,
+                              b if na and isinstance(b, TensorBase) else None)
+        ctx.scalars = _scalars_only(a, b)
+        ctx.shapes = (_shape_of(a), _shape_of(b))
         data, dev = _binary_data("mul", a, b, result_type(a, b))
         return wrap(data, dev)
 
@@ -138,8 +171,9 @@ class Mul(Function):
         sa, sb = ctx.scalars
         a = sa if a is None else a
         b = sb if b is None else b
+        shape_a, shape_b = ctx.shapes
         na, nb = ctx.needs_input_grad
-        return (sum_to(g * b, a.shape) if na else None, sum_to(g * a, b.shape) if nb else None)
+        return (sum_to(g * b, shape_a) if na else None, sum_to(g * a, shape_b) if nb else None)
 
 
 def _true_div_dtype(a, b):
@@ -152,7 +186,7 @@ class Div(Function):
     def forward(ctx, a, b):
         ctx.save_for_backward(a if isinstance(a, TensorBase) else None,
                               b if isinstance(b, TensorBase) else None)
-        ctx.scalars = (a, b)
+        ctx.scalars = _scalars_only(a, b)
         data, dev = _binary_data("div", a, b, _true_div_dtype(a, b))
         return wrap(data, dev)
 
@@ -176,7 +210,7 @@ class Pow(Function):
         out = wrap(data, dev)
         ctx.save_for_backward(a if isinstance(a, TensorBase) else None,
                               b if isinstance(b, TensorBase) else None, out)
-        ctx.scalars = (a, b)
+        ctx.scalars = _scalars_only(a, b)
         return out
 
     @staticmethod
@@ -246,12 +280,14 @@ class Minimum(Function):
 
 def _minmax_backward(ctx, g, greater):
     a, b = ctx.saved_tensors
-    # Ties split the gradient evenly, as torch does.
-    wins = (a > b) if greater else (a < b)
-    ties = a == b
-    wa = where(wins, 1.0, where(ties, 0.5, 0.0))
+    # torch's rule: ties split the gradient evenly, the loser gets none, and where a NaN
+    # makes every comparison false both inputs get the full gradient.
+    shared = where(a == b, g * 0.5, g)
+    a_loses = (a < b) if greater else (a > b)
+    b_loses = (a > b) if greater else (a < b)
     na, nb = ctx.needs_input_grad
-    return (sum_to(g * wa, a.shape) if na else None, sum_to(g * (1 - wa), b.shape) if nb else None)
+    return (sum_to(where(a_loses, 0.0, shared), a.shape) if na else None,
+            sum_to(where(b_loses, 0.0, shared), b.shape) if nb else None)
 
 
 class Remainder(Function):
@@ -261,7 +297,7 @@ class Remainder(Function):
     def forward(ctx, a, b):
         ctx.save_for_backward(a if isinstance(a, TensorBase) else None,
                               b if isinstance(b, TensorBase) else None)
-        ctx.scalars = (a, b)
+        ctx.scalars = _scalars_only(a, b)
         data, dev = _binary_data("remainder", a, b, result_type(a, b))
         return wrap(data, dev)
 
@@ -280,7 +316,7 @@ class Fmod(Function):
     def forward(ctx, a, b):
         ctx.save_for_backward(a if isinstance(a, TensorBase) else None,
                               b if isinstance(b, TensorBase) else None)
-        ctx.scalars = (a, b)
+        ctx.scalars = _scalars_only(a, b)
         data, dev = _binary_data("fmod", a, b, result_type(a, b))
         return wrap(data, dev)
 
@@ -357,17 +393,35 @@ def div(input, other, *, rounding_mode=None, out=None):
     _check_number("div", other)
     if rounding_mode is None:
         return _maybe_out(Div.apply(input, other), out)
-    if rounding_mode == "floor":
-        return _maybe_out(_no_grad_binary("floor_divide", input, other), out)
-    if rounding_mode == "trunc":
-        dtype = result_type(input, other)
-        if dtype.category == FLOATING:
-            return _maybe_out(trunc(Div.apply(input, other)).detach(), out)
-        rem = _no_grad_binary("fmod", input, other)
-        return _maybe_out(_no_grad_binary("floor_divide", _no_grad_binary("sub", input, rem), other), out)
+    if rounding_mode in ("floor", "trunc"):
+        return _maybe_out(RoundingDiv.apply(input, other, rounding_mode), out)
     raise ValueError(
         f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'"
     )
+
+
+class RoundingDiv(Function):
+    """``div`` with ``rounding_mode`` 'floor' or 'trunc': piecewise constant, so its gradient is zero
+    (torch's output requires grad too, with zero gradients)."""
+
+    @staticmethod
+    def forward(ctx, a, b, mode):
+        ctx.shapes = (_shape_of(a), _shape_of(b))
+        if mode == "floor":
+            return _no_grad_binary("floor_divide", a, b)
+        if result_type(a, b).category == FLOATING:
+            return trunc(Div.apply(a, b))
+        rem = _no_grad_binary("fmod", a, b)
+        return _no_grad_binary("floor_divide", _no_grad_binary("sub", a, rem), b)
+
+    @staticmethod
+    def backward(ctx, g):
+        from .creation import zeros
+
+        sa, sb = ctx.shapes
+        na, nb = ctx.needs_input_grad[:2]
+        return (zeros(sa, dtype=g.dtype, device=g.device) if na else None,
+                zeros(sb, dtype=g.dtype, device=g.device) if nb else None, None)
 
 
 divide = div
@@ -460,9 +514,17 @@ def _comparison(op):
     Example:
         >>> import neurarust as nr
         >>> nr.{op}(nr.tensor([1, 2, 3]), 2)
-        tensor({[bool(getattr(np, {'eq': 'equal', 'ne': 'not_equal', 'lt': 'less', 'le': 'less_equal', 'gt': 'greater', 'ge': 'greater_equal'}[op])(v, 2)) for v in (1, 2, 3)]})
+        {_COMPARISON_EXAMPLE_RESULTS[op]}
     """
     return compare
+
+
+# What torch prints for ``torch.<op>(torch.tensor([1, 2, 3]), 2)``.
+_COMPARISON_EXAMPLE_RESULTS = {
+    "eq": "tensor([False,  True, False])", "ne": "tensor([ True, False,  True])",
+    "lt": "tensor([ True, False, False])", "le": "tensor([ True,  True, False])",
+    "gt": "tensor([False, False,  True])", "ge": "tensor([False,  True,  True])",
+}
 
 
 eq, ne, lt, le, gt, ge = (_comparison(op) for op in ("eq", "ne", "lt", "le", "gt", "ge"))
@@ -631,11 +693,24 @@ def _integer_identity(name, x):
     return x.clone() if name in ("floor", "ceil", "round", "trunc") and x._dtype.category != FLOATING else None
 
 
+# torch implements these for numbers only: on bool tensors they raise.
+_NOT_FOR_BOOL = ("abs", "floor", "ceil", "round", "trunc", "relu")
+
+
+def _check_not_bool(name, x):
+    if x._dtype is bool_ and name in _NOT_FOR_BOOL:
+        raise DTypeError(f"{name}(): not implemented for 'Bool' tensors")
+
+
 def _unary_api(name):
     fn_cls = UNARY_FUNCTIONS[name]
 
     def op(input, *, out=None):
         _check_tensor_arg(name, input)
+        _check_not_bool(name, input)
+        if name == "square" and input._dtype is bool_:
+            # torch computes square as pow(x, 2): a bool base with an int exponent gives int64.
+            input = input.to(_INT64)
         same = _integer_identity(name, input)
         if same is not None:
             return _maybe_out(same, out)
@@ -647,11 +722,13 @@ def _unary_api(name):
         return _maybe_out(fn_cls.apply(input), out)
 
     op.__name__ = name
+    # gelu_tanh is internal (torch spells it gelu(approximate="tanh")), so it is not under nr.*.
+    qualified_name = f"ops.elementwise.{name}" if name == "gelu_tanh" else name
     op.__doc__ = f"""Elementwise ``{name}``.
 
     Example:
         >>> import neurarust as nr
-        >>> nr.{name}(nr.tensor([0.5])).shape
+        >>> nr.{qualified_name}(nr.tensor([0.5])).shape
         neurarust.Size([1])
     """
     return op
@@ -676,6 +753,7 @@ def round(input, *, decimals: int = 0, out=None):  # noqa: A001 - torch's name
         (tensor([0., 2., 3.]), tensor([2.5700]))
     """
     _check_tensor_arg("round", input)
+    _check_not_bool("round", input)
     same = _integer_identity("round", input)
     if same is not None:
         return _maybe_out(same, out)
@@ -824,6 +902,17 @@ def where(condition, input=None, other=None, *, out=None):
     return _maybe_out(Where.apply(condition, input, other), out)
 
 
+def where_method(input, condition, other):
+    """``Tensor.where(condition, other)``: ``self`` where ``condition`` else ``other`` (as in torch).
+
+    Example:
+        >>> import neurarust as nr
+        >>> x = nr.tensor([-1.0, 2.0]); x.where(x > 0, 0.0)
+        tensor([0., 2.])
+    """
+    return where(condition, input, other)
+
+
 class Clamp(Function):
     @staticmethod
     def forward(ctx, x, lo, hi):
@@ -842,7 +931,7 @@ class Clamp(Function):
             out = b.cast(out, dtype.numpy)
         ctx.save_for_backward(x, lo if isinstance(lo, TensorBase) else None,
                               hi if isinstance(hi, TensorBase) else None)
-        ctx.scalars = (lo, hi)
+        ctx.scalars = _scalars_only(lo, hi)
         return wrap(out, dev, dtype)
 
     @staticmethod
@@ -905,7 +994,7 @@ class Lerp(Function):
         if cdt is not dtype:
             out = b.cast(out, dtype.numpy)
         ctx.save_for_backward(start, end, weight if isinstance(weight, TensorBase) else None)
-        ctx.weight = weight
+        ctx.weight = _scalars_only(weight)[0]
         return wrap(out, dev, dtype)
 
     @staticmethod
@@ -974,7 +1063,8 @@ def copy_inplace(self, result):
 
     The one mechanism behind every in-place op: run the out-of-place op, then
     copy the values in.  When ``self`` is a view of a tensor in the graph, the
-    base gets a new history through an ``AsStridedScatter`` node, the way
+    base gets a new history through a ``ScatterRegion`` node
+    (``ops/views.py::rebase_view_history``), the way
     torch's ``CopySlices`` works.
     """
     if not isinstance(result, TensorBase):
@@ -988,6 +1078,7 @@ def copy_inplace(self, result):
     recording = GradMode.enabled and (self._requires_grad or result._requires_grad)
     if recording:
         _check_inplace_allowed(self)
+        save_before_overwrite(result._grad_fn, self)
         if self._base is not None:
             from .views import rebase_view_history
 
@@ -1024,8 +1115,8 @@ def inplace_binary(op, self, other, **kwargs):
                 and dtype is not float16 and (not isinstance(other, TensorBase) or other._device is self._device)):
             if not isinstance(other, TensorBase) or len(other.shape) <= self.ndim and broadcast_shapes(op, self.shape, other.shape) == tuple(self.shape):
                 b = backend(self)
-                if op == "sub" and dtype is bool_:
-                    raise DTypeError("Subtraction, the `-` operator, with two bool tensors is not supported.")
+                if op == "sub":
+                    _check_sub_operands(self, other)
                 b.binary(_DIRECT_INPLACE[op], self._data, _operand(other, dtype, b), out=self._data)
                 self._version_counter.bump()
                 return self

@@ -53,12 +53,12 @@ def _wrap_negative(index, size, op):
     return index
 
 
-def _check_in_range(index, size, op):
+def _check_in_range(index, size, op, dim):
     if index.numel():
         lo, hi = index.min().item(), index.max().item()
         if lo < 0 or hi >= size:
             bad = lo if lo < 0 else hi
-            raise TensorIndexError(f"{op}(): index {bad} is out of bounds for dimension with size {size}")
+            raise TensorIndexError(f"{op}(): index {bad} is out of bounds for dimension {dim} with size {size}")
 
 
 def _kernel_call(op, fn, *args):
@@ -175,11 +175,65 @@ class IndexPut(Function):
 
 def getitem(x, key):
     """``x[key]``: basic indexing gives a view; tensors, lists and masks copy (as in torch)."""
-    from .views import Slice
+    from .views import Select, Slice
 
     if _is_basic(key):
-        return Slice.apply(x, _basic_key(key))
+        key = _basic_key(key)
+        return (Select if all(isinstance(k, int) for k in key) else Slice).apply(x, key)
+    split = _split_integer_indices(key)
+    if split is not None:
+        basic, key = split
+        x = Slice.apply(x, basic)
     return AdvancedIndex.apply(x, _advanced_key(x, key))
+
+
+def _is_integer_index(k) -> bool:
+    if isinstance(k, (bool, np.bool_)):
+        return False
+    if isinstance(k, (int, np.integer)):
+        return True
+    return isinstance(k, TensorBase) and k.ndim == 0 and k._dtype.category == 1
+
+
+def _dims_consumed(k) -> int:
+    """How many dims of the indexed tensor an advanced index entry uses up."""
+    if isinstance(k, TensorBase):
+        return k.ndim if k._dtype is bool_ else 1
+    if isinstance(k, np.ndarray):
+        return k.ndim if k.dtype == np.bool_ else 1
+    if isinstance(k, (list, tuple)):
+        arr = np.asarray([v.item() if isinstance(v, TensorBase) else v for v in k])
+        return arr.ndim if arr.dtype == np.bool_ else 1
+    return 1
+
+
+def _split_integer_indices(key):
+    """(integer part, rest) of an advanced key, or None when it has no integer entries.
+
+    torch applies integer entries as ``select`` before the advanced indexing, so
+    they never join the broadcast of the index tensors: ``x[1, :, [0, 1]]`` on a
+    (2, 3, 4) tensor is (3, 2) in torch, while NumPy (whose rules the backend
+    follows for the rest) would give (2, 3).
+    """
+    items = key if isinstance(key, tuple) else (key,)
+    if not any(_is_integer_index(k) for k in items):
+        return None
+    basic, rest = [], []
+    for k in items:
+        if _is_integer_index(k):
+            basic.append(int(k))
+        elif k is None or isinstance(k, (bool, np.bool_)):
+            rest.append(k)  # adds a dim, consumes none
+        elif k is Ellipsis:
+            basic.append(k)
+            rest.append(k)
+        elif isinstance(k, slice):
+            basic.append(slice(None))
+            rest.append(k)
+        else:
+            basic.extend([slice(None)] * _dims_consumed(k))
+            rest.append(k)
+    return tuple(basic), tuple(rest)
 
 
 def setitem(x, key, value):
@@ -194,21 +248,29 @@ def setitem(x, key, value):
             from .creation import full
 
             value = full((), value, dtype=x._dtype, device=x._device)
+        _check_broadcast_assign(value, target)
+        extra = value.ndim - target.ndim
+        if extra > 0:  # leading size-1 dims of the value are dropped, as in torch
+            value = value.reshape(tuple(value.shape[extra:]))
         if recording:
             copy_inplace(target, value.to(x._dtype).expand(tuple(target.shape)))
         else:
-            _check_broadcast_assign(value, target)
             backend(x).copy_(target._data, value._data)
             x._version_counter.bump()
         return
-    adv = _advanced_key(x, key)
+    split = _split_integer_indices(key)
+    target = x
+    if split is not None:  # integers select first, as in getitem; then write into that view
+        basic, key = split
+        target = Slice.apply(x, basic) if recording else _slice_no_grad(x, basic)
+    adv = _advanced_key(target, key)
     if recording:
-        copy_inplace(x, IndexPut.apply(x, value, adv, False))
+        copy_inplace(target, IndexPut.apply(target, value, adv, False))
         return
     b = backend(x)
     v = value.to(x._dtype)._data if isinstance(value, TensorBase) else b.scalar_array(value, x._dtype.numpy)
     try:
-        b.index_put_(x._data, adv, v, False)
+        b.index_put_(target._data, adv, v, False)
     except IndexError as exc:
         raise TensorIndexError(str(exc)) from None
     except ValueError as exc:
@@ -268,9 +330,11 @@ def index_select(input, dim: int, index):
     if index.ndim > 1:
         raise ShapeError(f"index_select(): Index is supposed to be a vector, got shape {list(index.shape)}")
     d = wrap_dim(dim, input.ndim, "index_select") if input.ndim else 0
+    if input.ndim == 0 and index.numel() != 1:
+        raise ShapeError(f"index_select(): Index to scalar can have only 1 value, got {index.numel()} value(s)")
     src = input if input.ndim else input.reshape(1)
     index = index.reshape(-1)
-    _check_in_range(index, src.shape[d], "index_select")
+    _check_in_range(index, src.shape[d], "index_select", d)
     out = IndexSelect.apply(src, d, index)
     return out.reshape(()) if input.ndim == 0 else out
 
@@ -312,9 +376,13 @@ def gather(input, dim: int, index, *, sparse_grad: bool = False):
                 [4, 3]])
     """
     index = _check_index_tensor("gather", index)
+    if input.ndim <= 1 and index.ndim <= 1 and input.ndim != index.ndim:
+        # torch treats a 0-d input or index as 1-D of length 1 here.
+        out = gather(input.reshape(-1), dim, index.reshape(-1))
+        return out.reshape(tuple(index.shape))
     d = wrap_dim(dim, input.ndim, "gather") if input.ndim else 0
     _check_gather_shapes("gather", input, d, index)
-    _check_in_range(index, input.shape[d] if input.ndim else 1, "gather")
+    _check_in_range(index, input.shape[d] if input.ndim else 1, "gather", d)
     return Gather.apply(input, d, index.contiguous())
 
 
@@ -360,7 +428,7 @@ def _scatter(op, input, dim, index, src, reduce):
     index = _check_index_tensor(op, index)
     d = wrap_dim(dim, input.ndim, op) if input.ndim else 0
     _check_gather_shapes(op, input, d, index, src if isinstance(src, TensorBase) else None)
-    _check_in_range(index, input.shape[d] if input.ndim else 1, op)
+    _check_in_range(index, input.shape[d] if input.ndim else 1, op, d)
     return Scatter.apply(input, d, index.contiguous(), src, reduce)
 
 
@@ -432,7 +500,7 @@ def index_add(input, dim: int, index, source, *, alpha=1):
     """
     index = _check_index_tensor("index_add", index).reshape(-1)
     d = wrap_dim(dim, input.ndim, "index_add") if input.ndim else 0
-    _check_in_range(index, input.shape[d] if input.ndim else 1, "index_add")
+    _check_in_range(index, input.shape[d] if input.ndim else 1, "index_add", d)
     expected = list(input.shape)
     if expected:
         expected[d] = index.shape[0]
@@ -489,6 +557,10 @@ def masked_fill(input, mask, value):
         from .creation import full
 
         value = full((), value, dtype=input._dtype, device=input._device)
+    from ._util import broadcast_shapes
+
+    if broadcast_shapes("masked_fill", tuple(mask.shape), tuple(input.shape)) != tuple(input.shape):
+        raise ShapeError(f"masked_fill(): mask of shape {list(mask.shape)} is not broadcastable to {list(input.shape)}")
     out = where(mask, value, input)
     if tuple(out.shape) != tuple(input.shape):
         raise ShapeError(f"masked_fill(): mask of shape {list(mask.shape)} is not broadcastable to {list(input.shape)}")
@@ -507,6 +579,9 @@ def masked_select(input, mask):
 
     if mask._dtype is not bool_:
         raise DTypeError(f"masked_select(): expected a bool mask, got {mask._dtype}")
+    from ._util import broadcast_shapes
+
+    broadcast_shapes("masked_select", tuple(input.shape), tuple(mask.shape))
     x, m = broadcast_tensors(input, mask)
     flat_index = nonzero(m.reshape(-1)).reshape(-1)
     return x.reshape(-1).take(flat_index)
@@ -525,7 +600,10 @@ def nonzero(input, *, as_tuple: bool = False):
     idx = wrap(data, input._device, int64)
     if as_tuple:
         if input.ndim == 0:
-            return (idx.reshape(-1),)
+            # A 0-d input is treated as 1-D of length 1: index 0 when it is non-zero.
+            from .creation import zeros
+
+            return (zeros(idx.shape[0], dtype=int64, device=input.device),)
         return tuple(idx.select(1, d) for d in range(input.ndim))
     return idx
 
@@ -538,22 +616,29 @@ def argwhere(input):
 # ------------------------------------------------------------- joining
 class Cat(Function):
     @staticmethod
-    def forward(ctx, dim, *tensors):
+    def forward(ctx, dim, kept, *tensors):
+        # Skipped (legacy empty 1-D) tensors still take part in type promotion, as in torch.
         dtype = tensors[0]._dtype
         for t in tensors[1:]:
             dtype = promote_types(dtype, t._dtype)
-        ctx.sizes = [t.shape[dim] for t in tensors]
+        joined = [t for t, keep in zip(tensors, kept) if keep]
+        ctx.sizes = [t.shape[dim] if keep else None for t, keep in zip(tensors, kept)]
         ctx.dim = dim
-        data = backend(tensors[0]).cat([t._data for t in tensors], dim, dtype.numpy)
-        return wrap(data, tensors[0]._device, dtype)
+        data = backend(joined[0]).cat([t._data for t in joined], dim, dtype.numpy)
+        return wrap(data, joined[0]._device, dtype)
 
     @staticmethod
     def backward(ctx, g):
+        from .creation import zeros
+
         grads, start = [], 0
         for n in ctx.sizes:
+            if n is None:  # a skipped empty tensor gets an empty gradient
+                grads.append(zeros(0, dtype=g.dtype, device=g.device))
+                continue
             grads.append(g.narrow(ctx.dim, start, n))
             start += n
-        return (None, *grads)
+        return (None, None, *grads)
 
 
 def cat(tensors, dim: int = 0, *, out=None):
@@ -582,7 +667,8 @@ def cat(tensors, dim: int = 0, *, out=None):
                 f"cat(): Sizes of tensors must match except in dimension {d}. Expected "
                 f"{list(ref.shape)} but got {list(t.shape)} for tensor number {i} in the list"
             )
-    result = Cat.apply(d, *kept)
+    kept_flags = tuple(any(t is k for k in kept) for t in tensors)
+    result = Cat.apply(d, kept_flags, *tensors)
     if out is not None:
         from .elementwise import _maybe_out
 
@@ -664,26 +750,30 @@ def chunk(input, chunks: int, dim: int = 0):
         raise ShapeError(f"chunk(): chunk expects `chunks` to be greater than 0, got: {chunks}")
     d = wrap_dim(dim, input.ndim, "chunk")
     n = input.shape[d]
-    size = max(1, math.ceil(n / chunks)) if n else 1
-    return split(input, size, d) if n else (input,)
+    if n == 0:  # torch gives ``chunks`` empty pieces
+        return split(input, [0] * chunks, d)
+    return split(input, max(1, math.ceil(n / chunks)), d)
 
 
 def tensor_split(input, indices_or_sections, dim: int = 0):
     """Split into ``n`` nearly equal parts or at the given indices."""
     d = wrap_dim(dim, input.ndim, "tensor_split")
     n = input.shape[d]
-    if isinstance(indices_or_sections, int):
-        k = indices_or_sections
+    if isinstance(indices_or_sections, TensorBase) and indices_or_sections.ndim == 0:
+        indices_or_sections = int(indices_or_sections.item())
+    if isinstance(indices_or_sections, (int, np.integer)):
+        k = int(indices_or_sections)
+        if k <= 0:
+            raise ShapeError(f"tensor_split(): number of sections must be larger than 0, got {k}")
         base, extra = divmod(n, k)
         sizes = [base + 1] * extra + [base] * (k - extra)
+        bounds = [sum(sizes[:i]) for i in range(k + 1)]
     else:
-        bounds = [0] + [min(max(int(i), 0), n) for i in indices_or_sections] + [n]
-        sizes = [max(0, b - a) for a, b in zip(bounds, bounds[1:])]
-    out, start = [], 0
-    for s in sizes:
-        out.append(input.narrow(d, min(start, n), s))
-        start += s
-    return tuple(out)
+        # Python slice semantics: negative indices count from the end, out-of-range ones clamp,
+        # and a piece whose end comes before its start is empty.
+        indices = indices_or_sections.tolist() if isinstance(indices_or_sections, TensorBase) else indices_or_sections
+        bounds = [0] + [min(max(int(i) + n if int(i) < 0 else int(i), 0), n) for i in indices] + [n]
+    return tuple(input.narrow(d, a, max(0, b - a)) for a, b in zip(bounds, bounds[1:]))
 
 
 def unbind(input, dim: int = 0):
@@ -694,6 +784,8 @@ def unbind(input, dim: int = 0):
         >>> [t.tolist() for t in nr.tensor([[1, 2], [3, 4]]).unbind(1)]
         [[1, 3], [2, 4]]
     """
+    if input.ndim == 0:
+        raise TensorIndexError(f"unbind(): Dimension specified as {dim} but tensor has no dimensions")
     d = wrap_dim(dim, input.ndim, "unbind")
     return tuple(input.select(d, i) for i in range(input.shape[d]))
 
@@ -752,6 +844,8 @@ def roll(input, shifts, dims=None):
         raise ShapeError(f"roll(): shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
     out = input
     for s, d in zip(shifts, dims):
+        if input.ndim == 0:
+            raise TensorIndexError(f"roll(): Dimension specified as {d} but tensor has no dimensions")
         d = wrap_dim(d, input.ndim, "roll")
         n = input.shape[d]
         if n == 0:

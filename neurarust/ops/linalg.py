@@ -26,7 +26,14 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        batch = broadcast_shapes("matmul", tuple(a.shape[:-2]), tuple(b.shape[:-2]))
+        try:
+            batch = broadcast_shapes("matmul", tuple(a.shape[:-2]), tuple(b.shape[:-2]))
+        except ShapeError as e:
+            # Name the operands' full shapes, not just their batch parts.
+            raise ShapeError(
+                f"matmul(): batch dimensions of shapes {list(a.shape)} and {list(b.shape)} cannot "
+                f"be broadcast together ({e})"
+            ) from None
         ea = a.expand(batch + tuple(a.shape[-2:]))
         eb = b.expand(batch + tuple(b.shape[-2:]))
         bk = backend(a)
@@ -52,15 +59,25 @@ class MatMul(Function):
         return ga, gb
 
 
+class Mm(MatMul):
+    """2-D by 2-D product, recorded as ``MmBackward0`` like torch."""
+
+
 def _check_operands(op, a, b):
     for name, t in (("input", a), ("other", b)):
         if not isinstance(t, TensorBase):
             raise TypeError(f"{op}(): argument '{name}' must be Tensor, not {type(t).__name__}")
     common_device(op, a, b)
     if a._dtype is not b._dtype:
-        raise DTypeError(f"{op}(): expected both operands to have the same dtype, but got {a._dtype} and {b._dtype}")
+        raise DTypeError(
+            f"{op}(): expected both operands to have the same dtype, but got {a._dtype.name} "
+            f"(shape {_shape_list(a)}) and {b._dtype.name} (shape {_shape_list(b)})"
+        )
     if a.ndim == 0 or b.ndim == 0:
-        raise ShapeError(f"{op}(): both arguments need to be at least 1D, but they are {a.ndim}D and {b.ndim}D")
+        raise ShapeError(
+            f"{op}(): both arguments need to be at least 1D, but they are {a.ndim}D (shape "
+            f"{_shape_list(a)}) and {b.ndim}D (shape {_shape_list(b)})"
+        )
 
 
 def matmul(input, other, *, out=None):
@@ -82,9 +99,10 @@ def matmul(input, other, *, out=None):
     if a.shape[-1] != b.shape[-2]:
         raise ShapeError(
             f"matmul(): mat1 and mat2 shapes cannot be multiplied ({_shape_str(input)} and "
-            f"{_shape_str(other)}): inner dimensions {a.shape[-1]} and {b.shape[-2]} differ"
+            f"{_shape_str(other)}): shapes {_shape_list(input)} and {_shape_list(other)}, inner "
+            f"dimensions {a.shape[-1]} and {b.shape[-2]} differ"
         )
-    result = MatMul.apply(a, b)
+    result = (Mm if input.ndim == 2 and other.ndim == 2 else MatMul).apply(a, b)
     if squeeze_rows and squeeze_cols:
         result = result.reshape(tuple(result.shape[:-2]))
     elif squeeze_rows:
@@ -102,6 +120,10 @@ def _shape_str(t):
     return "x".join(str(n) for n in t.shape) if t.ndim else "scalar"
 
 
+def _shape_list(t):
+    return str(list(t.shape))
+
+
 def mm(input, mat2, *, out=None):
     """Product of two 2-D matrices.
 
@@ -113,7 +135,10 @@ def mm(input, mat2, *, out=None):
     """
     _check_operands("mm", input, mat2)
     if input.ndim != 2 or mat2.ndim != 2:
-        raise ShapeError(f"mm(): both arguments must be 2D matrices, got {input.ndim}D and {mat2.ndim}D")
+        raise ShapeError(
+            f"mm(): both arguments must be 2D matrices, got {input.ndim}D (shape {_shape_list(input)}) "
+            f"and {mat2.ndim}D (shape {_shape_list(mat2)})"
+        )
     return matmul(input, mat2, out=out)
 
 
@@ -127,9 +152,15 @@ def bmm(input, mat2, *, out=None):
     """
     _check_operands("bmm", input, mat2)
     if input.ndim != 3 or mat2.ndim != 3:
-        raise ShapeError(f"bmm(): batch1 must be a 3D tensor and batch2 must be a 3D tensor, got {input.ndim}D and {mat2.ndim}D")
+        raise ShapeError(
+            f"bmm(): batch1 must be a 3D tensor and batch2 must be a 3D tensor, got shapes "
+            f"{_shape_list(input)} and {_shape_list(mat2)}"
+        )
     if input.shape[0] != mat2.shape[0]:
-        raise ShapeError(f"bmm(): batch sizes differ: {input.shape[0]} and {mat2.shape[0]}")
+        raise ShapeError(
+            f"bmm(): batch sizes differ: {input.shape[0]} and {mat2.shape[0]} (shapes "
+            f"{_shape_list(input)} and {_shape_list(mat2)})"
+        )
     return matmul(input, mat2, out=out)
 
 
@@ -143,7 +174,10 @@ def mv(input, vec, *, out=None):
     """
     _check_operands("mv", input, vec)
     if input.ndim != 2 or vec.ndim != 1:
-        raise ShapeError(f"mv(): expected a 2-D matrix and a 1-D vector, got {input.ndim}D and {vec.ndim}D")
+        raise ShapeError(
+            f"mv(): expected a 2-D matrix and a 1-D vector, got shapes {_shape_list(input)} and "
+            f"{_shape_list(vec)}"
+        )
     return matmul(input, vec, out=out)
 
 
@@ -157,9 +191,15 @@ def dot(input, other, *, out=None):
     """
     _check_operands("dot", input, other)
     if input.ndim != 1 or other.ndim != 1:
-        raise ShapeError(f"dot(): 1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+        raise ShapeError(
+            f"dot(): 1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors (shapes "
+            f"{_shape_list(input)} and {_shape_list(other)})"
+        )
     if input.shape[0] != other.shape[0]:
-        raise ShapeError(f"dot(): inconsistent tensor size, expected tensor [{input.shape[0]}] and src [{other.shape[0]}] to have the same number of elements")
+        raise ShapeError(
+            f"dot(): inconsistent tensor size, expected tensor {_shape_list(input)} and src "
+            f"{_shape_list(other)} to have the same number of elements"
+        )
     return matmul(input, other, out=out)
 
 
@@ -176,7 +216,9 @@ def outer(input, vec2):
                 [ 2, 20]])
     """
     if input.ndim != 1 or vec2.ndim != 1:
-        raise ShapeError(f"outer(): expected 1-D tensors, got {input.ndim}D and {vec2.ndim}D")
+        raise ShapeError(
+            f"outer(): expected 1-D tensors, got shapes {_shape_list(input)} and {_shape_list(vec2)}"
+        )
     return input.unsqueeze(1) * vec2.unsqueeze(0)
 
 
@@ -193,10 +235,22 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
                 [0.5000, 1.5000]])
     """
     product = mm(mat1, mat2)
+    out_shape = tuple(product.shape)
+    try:
+        fits = broadcast_shapes("addmm", tuple(input.shape), out_shape) == out_shape
+    except ShapeError:
+        fits = False
+    if not fits:
+        raise ShapeError(
+            f"addmm(): input of shape {_shape_list(input)} cannot be broadcast to the product's shape "
+            f"{list(out_shape)} of mat1 {_shape_list(mat1)} and mat2 {_shape_list(mat2)}"
+        )
     if alpha != 1:
         product = product * alpha
     if beta == 0:
-        result = product + input * 0
+        # torch ignores the input when beta == 0: its NaN and inf must not reach the result
+        # (input * 0 would be NaN there); nan_to_num keeps a zero gradient flowing to it.
+        result = product + input.nan_to_num(0.0, 0.0, 0.0) * 0
     else:
         result = product + (input if beta == 1 else input * beta)
     if out is not None:
@@ -253,6 +307,25 @@ def _parse_einsum(equation, operands):
     else:
         rhs = rhs.replace("...", ell)
     return expanded, rhs
+
+
+def _check_subscript_sizes(equation, terms, operands):
+    """One size per subscript: equal within an operand (diagonals), equal or 1 across operands."""
+    seen = {}
+    for k, (term, t) in enumerate(zip(terms, operands)):
+        own = {}
+        for c, n in zip(term, t.shape):
+            if c in own and own[c] != n:
+                problem = f"subscript '{c}' is repeated in operand {k} for dims of sizes {own[c]} and {n}"
+            elif c in seen and seen[c][0] != n and 1 not in (seen[c][0], n):
+                problem = f"subscript '{c}' has size {seen[c][0]} in operand {seen[c][1]} and {n} in operand {k}"
+            else:
+                own[c] = n
+                if n != 1 or c not in seen:
+                    seen[c] = (n, k)
+                continue
+            shapes = " and ".join(str(list(o.shape)) for o in operands)
+            raise ShapeError(f"einsum(): {problem} in '{equation}' (operand shapes {shapes})")
 
 
 def _diagonal_reduce(term, t):
@@ -324,6 +397,7 @@ def einsum(equation: str, *operands):
     if not operands:
         raise ShapeError("einsum(): must provide at least one operand")
     terms, rhs = _parse_einsum(equation, operands)
+    _check_subscript_sizes(equation, terms, operands)
     items = []
     for term, t in zip(terms, operands):
         items.append(_diagonal_reduce(term, t))

@@ -207,7 +207,8 @@ def normal(mean=0.0, std=1.0, size=None, *, generator: Optional[Generator] = Non
             raise ValueError("normal(): std must be non-negative")
         shape = tuple(np.broadcast_shapes(tuple(getattr(mean, "shape", ())), tuple(getattr(std, "shape", ()))))
         z = randn(shape, generator=generator, dtype=ref.dtype, device=ref.device)
-        return (z * std + mean).detach()
+        # Reparameterised as in torch: d/dmean = 1, d/dstd = z.
+        return z * std + mean
     if std < 0:
         raise ValueError(f"normal(): std must be non-negative, got {std}")
     return _random("normal", (size,) if size is not None else ((),), generator, dtype, device,

@@ -12,6 +12,7 @@ Example:
 """
 from __future__ import annotations
 
+import builtins
 import math
 from collections import namedtuple
 
@@ -114,9 +115,23 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None):
             f"complex dtype. Got: {target.name.capitalize()}"
         )
     dims = normalize_dims(dim, input.ndim, "mean")
-    n = _count(tuple(input.shape), dims)
-    total = Sum.apply(input if dtype is None else input.to(dtype), dims, keepdim, None)
-    return total / n if n else total * float("nan")
+    return Mean.apply(input if dtype is None else input.to(dtype), dims, keepdim)
+
+
+class Mean(Function):
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        n = _count(tuple(x.shape), dims)
+        total = Sum.forward(ctx, x, dims, keepdim, None)
+        ctx.meta = (tuple(x.shape), dims, keepdim, n)
+        # An empty reduction is 0/0: NaN, as in torch.
+        return total / n if n else total * float("nan")
+
+    @staticmethod
+    def backward(ctx, g):
+        in_shape, dims, keepdim, n = ctx.meta
+        scale = 1.0 / n if n else float("nan")
+        return _grad_expand(g, in_shape, dims, keepdim) * scale, None, None
 
 
 def _count(shape, dims):
@@ -190,7 +205,8 @@ class AMaxMin(Function):
     @staticmethod
     def forward(ctx, x, op, dims, keepdim):
         shape = tuple(x.shape)
-        if x.numel() == 0 and (not dims or any(shape[d] == 0 for d in dims)):
+        # builtins.any: this module's own ``any`` is the tensor reduction
+        if x.numel() == 0 and (not dims or builtins.any(shape[d] == 0 for d in dims)):
             raise ShapeError(
                 f"{'amax' if op == 'max' else 'amin'}(): Expected reduction dim to be specified for "
                 f"input.numel() == 0. Specify the reduction dim with the 'dim' argument (input shape {list(shape)})"
@@ -360,7 +376,8 @@ class Var(Function):
         in_shape, dims, keepdim, correction = ctx.meta
         n = _count(in_shape, dims)
         centered = x - x.mean(dims if dims else None, keepdim=True)
-        scale = 2.0 / (n - correction) if n - correction > 0 else float("nan")
+        # torch's 2 / (N - correction), in floating point: +inf when N == correction.
+        scale = 2.0 / (n - correction) if n != correction else math.inf
         return _grad_expand(g, in_shape, dims, keepdim) * centered * scale, None, None, None
 
 
@@ -394,7 +411,37 @@ def std(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=Non
         >>> nr.tensor([1.0, 3.0]).std()
         tensor(1.4142)
     """
-    return var(input, dim, unbiased, keepdim, correction=correction).sqrt()
+    return _StdFromVar.apply(var(input, dim, unbiased, keepdim, correction=correction))
+
+
+class _StdFromVar(Function):
+    """``sqrt(var)`` whose gradient is 0 where the std is 0 (torch's std_backward), not NaN."""
+
+    @staticmethod
+    def forward(ctx, v):
+        out = v.sqrt()
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        from .elementwise import where
+
+        return where(out == 0, 0.0, g / (2 * out))
+
+
+class _NoGradient(Function):
+    """``value`` as an output of ``x`` that requires grad but sends back no gradient: torch's
+    norm with p=0 (``x.grad`` stays None after backward)."""
+
+    @staticmethod
+    def forward(ctx, x, value):
+        return value
+
+    @staticmethod
+    def backward(ctx, g):
+        return None, None
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
@@ -464,7 +511,7 @@ def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
     if p == -math.inf:
         return amin(a, dim if dim is not None else (), keepdim)
     if p == 0:
-        return (a != 0).to(input.dtype).sum(dim, keepdim)
+        return _NoGradient.apply(input, (a != 0).to(input.dtype).sum(dim, keepdim))
     if p == 1:
         return a.sum(dim, keepdim)
     return (a ** p).sum(dim, keepdim) ** (1.0 / p)

@@ -83,10 +83,10 @@ def infer_shape(shape, numel: int, op: str):
     known = math.prod(s for s in shape if s != -1)
     if unknown:
         if known == 0 or numel % known:
-            raise ShapeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+            raise ShapeError(f"{op}(): shape '{list(shape)}' is invalid for input of size {numel}")
         shape[unknown[0]] = numel // known
     elif known != numel:
-        raise ShapeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        raise ShapeError(f"{op}(): shape '{list(shape)}' is invalid for input of size {numel}")
     return tuple(shape)
 
 
@@ -127,6 +127,14 @@ class Permute(Function):
         return g.permute(ctx.inverse), None
 
 
+class Transpose(Permute):
+    """A two-dim permute, recorded under torch's node name (``TransposeBackward0``)."""
+
+
+class T(Permute):
+    """``t()``, recorded as ``TBackward0`` like torch."""
+
+
 class Expand(Function):
     @staticmethod
     def forward(ctx, x, shape):
@@ -145,7 +153,7 @@ class Expand(Function):
                 strides.append(0)
             else:
                 raise ShapeError(
-                    f"The expanded size of the tensor ({n}) must match the existing size ({m}) at "
+                    f"expand(): the expanded size of the tensor ({n}) must match the existing size ({m}) at "
                     f"non-singleton dimension {i}. Target sizes: {list(shape)}. Tensor sizes: {list(in_shape)}"
                 )
         return make_view(x, shape, strides, offset)
@@ -171,6 +179,10 @@ class Slice(Function):
     @staticmethod
     def backward(ctx, g):
         return SliceScatterZeros.apply(g, ctx.in_shape, ctx.key), None
+
+
+class Select(Slice):
+    """Integer indexing (``x[i]``, ``select``), recorded as ``SelectBackward0`` like torch."""
 
 
 class SliceScatterZeros(Function):
@@ -461,7 +473,7 @@ def transpose(input, dim0: int, dim1: int):
     d0, d1 = wrap_dim(dim0, ndim, "transpose"), wrap_dim(dim1, ndim, "transpose")
     dims = list(range(ndim))
     dims[d0], dims[d1] = dims[d1], dims[d0]
-    return Permute.apply(input, tuple(dims))
+    return Transpose.apply(input, tuple(dims))
 
 
 swapaxes = swapdims = transpose
@@ -477,7 +489,7 @@ def t(input):
     """
     if input.ndim > 2:
         raise ShapeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
-    return transpose(input, 0, -1) if input.ndim == 2 else Permute.apply(input, tuple(range(input.ndim)))
+    return T.apply(input, (1, 0) if input.ndim == 2 else tuple(range(input.ndim)))
 
 
 def adjoint_mT(input):
@@ -544,9 +556,23 @@ def unsqueeze(input, dim: int):
         neurarust.Size([2, 3, 1])
     """
     d = wrap_dim(dim, input.ndim + 1, "unsqueeze")
-    shape = list(input.shape)
-    shape.insert(d, 1)
-    return View.apply(input, tuple(shape))
+    return Unsqueeze.apply(input, d)
+
+
+class Unsqueeze(Function):
+    """A size-1 dim at ``dim`` with torch's stride: size*stride of the dim it precedes, 1 at the end."""
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        shape, strides, offset = layout(x)
+        new_stride = shape[dim] * strides[dim] if dim < len(shape) else 1
+        return make_view(x, shape[:dim] + (1,) + shape[dim:], strides[:dim] + (new_stride,) + strides[dim:],
+                         offset)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.squeeze(ctx.dim), None
 
 
 def expand(input, *sizes):
@@ -614,7 +640,9 @@ def narrow(input, dim: int, start: int, length: int):
     start = int(start)
     if start < 0:
         start += n
-    if start < 0 or start > n or length < 0 or start + length > n:
+    if length < 0:
+        raise TensorIndexError(f"narrow(): length must be non-negative, got {length}")
+    if start < 0 or start > n or start + length > n:
         raise TensorIndexError(f"narrow(): start ({start}) + length ({length}) exceeds dimension size ({n}).")
     key = (slice(None),) * d + (slice(start, start + length),)
     return Slice.apply(input, key)
@@ -628,8 +656,15 @@ def select(input, dim: int, index: int):
         >>> nr.arange(6).view(2, 3).select(1, 2)
         tensor([2, 5])
     """
+    if input.ndim == 0:
+        raise TensorIndexError("select() cannot be applied to a 0-dim tensor.")
     d = wrap_dim(dim, input.ndim, "select")
-    return Slice.apply(input, (slice(None),) * d + (int(index),))
+    index = int(index)
+    n = input.shape[d]
+    if index < -n or index >= n:
+        raise TensorIndexError(
+            f"select(): index {index} out of range for tensor of size {list(input.shape)} at dimension {d}")
+    return Slice.apply(input, (slice(None),) * d + (index,))
 
 
 def flatten(input, start_dim: int = 0, end_dim: int = -1):
