@@ -315,7 +315,8 @@ def _read_text(path):
 
 def _cpu_jiffies():
     """(busy, steal) CPU time of the whole machine so far, in seconds."""
-    fields = _read_text("/proc/stat").splitlines()[0].split()[1:] if _read_text("/proc/stat") else []
+    lines = _read_text("/proc/stat").splitlines()
+    fields = lines[0].split()[1:] if lines else []
     if len(fields) < 8:
         return None
     values = [int(v) for v in fields[:8]]
@@ -521,7 +522,12 @@ def results_tables(summaries, libraries, thread_counts):
         cells = []
         for t in thread_counts:
             r = per_threads.get(t)
-            cells.append("-" if r is None else f"{_ratio_cell(r['target_ratio'])} {r['verdict']}")
+            if r is None:
+                cells.append("-")
+            elif r["target_ratio"] is None:
+                cells.append(r["verdict"])
+            else:
+                cells.append(f"{_ratio_cell(r['target_ratio'])} {r['verdict']}")
         summary_rows.append([item.title, item.target.text] + cells)
     summary = markdown_table(["item", "target"] + [f"{t} thread{'s' * (t > 1)}" for t in
                                                   thread_counts], summary_rows)

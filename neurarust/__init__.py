@@ -49,6 +49,7 @@ from .ops.views import (as_strided, broadcast_tensors, broadcast_to, clone, cont
 from ._tensor import Size, Tensor
 from . import _tensor_methods  # noqa: F401,E402  (binds ops as Tensor methods)
 from . import autograd  # noqa: E402
+from . import testing  # noqa: E402,F401  (torch.testing's counterpart: assert_close)
 
 float = float32  # noqa: A001 - torch aliases
 double = float64

@@ -180,7 +180,7 @@ class CPUBackend(CPUBackendCore):
 
     def getitem(self, a, key):
         """Advanced (copying) indexing; ``key`` holds ints, slices, None, Ellipsis and int64 arrays."""
-        return np.ascontiguousarray(a[key])
+        return np.array(a[key], order="C", copy=True)  # keeps 0-d results 0-d
 
     def index_put_(self, a, key, values, accumulate):
         """``a[key] = values`` (or ``+=`` with repeats accumulating); numpy checks bounds before writing."""
@@ -202,7 +202,7 @@ class CPUBackend(CPUBackendCore):
         return out
 
     def flip(self, a, axes):
-        return np.ascontiguousarray(np.flip(a, axes))
+        return np.array(np.flip(a, axes), order="C", copy=True)
 
     def roll(self, a, shifts, axes):
         return np.roll(a, shifts, axes)
@@ -243,7 +243,7 @@ class CPUBackend(CPUBackendCore):
         if not isinstance(result, tuple):
             return result
         # numpy gives intp inverse/counts; NeuraRust index tensors are int64.
-        return (result[0],) + tuple(np.ascontiguousarray(r, np.int64) for r in result[1:])
+        return (result[0],) + tuple(np.array(r, np.int64, order="C") for r in result[1:])
 
     # ----------------------------------------------------------------- random
     def random(self, generator, kind, shape, np_dtype, *params):

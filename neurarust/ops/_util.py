@@ -63,10 +63,13 @@ def normalize_dims(dim, ndim: int, op: str) -> Tuple[int, ...]:
     if dim is None:
         return ()
     if isinstance(dim, (int, np.integer)):
-        return (wrap_dim(dim, ndim, op),)
+        d = wrap_dim(dim, ndim, op)
+        return (d,) if ndim else ()
     dims = tuple(wrap_dim(d, ndim, op) for d in dim)
     if len(set(dims)) != len(dims):
         raise ShapeError(f"{op}(): dim {tuple(dim)} appears multiple times in the list of dims")
+    if ndim == 0:
+        return ()  # torch accepts dim 0/-1 on a 0-d tensor: the whole (single) element
     return tuple(sorted(dims))
 
 

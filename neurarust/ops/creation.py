@@ -395,8 +395,8 @@ class ToCopy(Function):
         src_backend = backend_for(x._device)
         data = x._data
         if device is not x._device:
-            host = np.ascontiguousarray(src_backend.to_numpy(data))
-            data = backend_for(device).from_numpy(host.copy() if host is data else host)
+            host = np.array(src_backend.to_numpy(data), order="C", copy=True)
+            data = backend_for(device).from_numpy(host)
         b = backend_for(device)
         if dtype is not x._dtype:
             data = b.cast(data, dtype.numpy)

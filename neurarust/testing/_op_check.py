@@ -132,7 +132,7 @@ def _hole_fill(dtype: np.dtype):
 def _layout_for(variant: str, arr: np.ndarray) -> Optional[Tuple[np.ndarray, _Layout]]:
     """(contiguous base, layout) whose view has ``arr``'s shape; None when the variant does not apply."""
     if variant == "transposed" and arr.ndim >= 2:
-        return np.ascontiguousarray(np.swapaxes(arr, -1, -2)), _Layout("transpose")
+        return _c_order(np.swapaxes(arr, -1, -2)), _Layout("transpose")
     if variant == "sliced" and arr.ndim >= 1:
         base = np.full(tuple(2 * n for n in arr.shape), _hole_fill(arr.dtype), dtype=arr.dtype)
         base[(slice(None, None, 2),) * arr.ndim] = arr
@@ -141,18 +141,23 @@ def _layout_for(variant: str, arr: np.ndarray) -> Optional[Tuple[np.ndarray, _La
         dims = [d for d, n in enumerate(arr.shape) if n > 1]
         if dims:
             # The first non-trivial dim becomes a stride-0 expansion of its first slice.
-            base = np.ascontiguousarray(np.take(arr, [0], axis=dims[0]))
+            base = _c_order(np.take(arr, [0], axis=dims[0]))
             return base, _Layout("expand", arr.shape)
     return None
 
 
+def _c_order(a: np.ndarray) -> np.ndarray:
+    # np.ascontiguousarray would turn a 0-d array into shape (1,), hiding the 0-d variant.
+    return np.array(a, order="C", copy=True)
+
+
 def _variant_arrays(variant: str, arrays: List[np.ndarray]) -> Optional[List[Tuple[np.ndarray, _Layout]]]:
     if variant in ("contiguous", "scalar", "empty"):
-        return [(np.ascontiguousarray(a), _Layout("identity")) for a in arrays]
+        return [(_c_order(a), _Layout("identity")) for a in arrays]
     made = [_layout_for(variant, a) for a in arrays]
     if all(m is None for m in made):
         return None  # no input can take this layout: the variant adds nothing
-    return [m if m is not None else (np.ascontiguousarray(a), _Layout("identity"))
+    return [m if m is not None else (_c_order(a), _Layout("identity"))
             for m, a in zip(made, arrays)]
 
 

@@ -305,3 +305,10 @@ def test_repr_known_text():
     assert repr(nr.tensor([1, 2], dtype=nr.int32)) == "tensor([1, 2], dtype=neurarust.int32)"
     assert str(nr.tensor(2.0, dtype=nr.float64, requires_grad=True)) == (
         "tensor(2., dtype=neurarust.float64, requires_grad=True)")
+    # Rows wrap after as many padded elements as fit in 80 columns after the indent.
+    assert repr(nr.arange(10.0) * 1.5) == (
+        "tensor([ 0.0000,  1.5000,  3.0000,  4.5000,  6.0000,  7.5000,  9.0000, 10.5000,\n"
+        "        12.0000, 13.5000])")
+    assert repr((nr.arange(9.0) * 1.5).double()) == (
+        "tensor([ 0.0000,  1.5000,  3.0000,  4.5000,  6.0000,  7.5000,  9.0000, 10.5000,\n"
+        "        12.0000], dtype=neurarust.float64)")

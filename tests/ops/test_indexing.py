@@ -483,6 +483,13 @@ def test_cat_type_promotion_and_skipped_empty_tensors():
     assert nr.cat([nr.tensor([]), nr.tensor([])]).shape == (0,)
 
 
+def test_chunk_and_split_of_an_empty_dim():
+    # torch: ``chunks`` empty pieces from chunk, a single empty piece from split.
+    assert [p.shape for p in nr.zeros(0, 2).chunk(3)] == [(0, 2)] * 3
+    assert [p.shape for p in nr.zeros(2, 0).chunk(2, 1)] == [(2, 0)] * 2
+    assert [p.shape for p in nr.zeros(0).split(2)] == [(0,)]
+
+
 def test_nonzero_and_one_argument_where():
     x = np.array([[0, 1.5, 0], [2, 0, -1]])
     t = nr.tensor(x)

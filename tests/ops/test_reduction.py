@@ -125,9 +125,10 @@ def test_argmax_argmin(op, dim, keepdim):
 
     def np_fn(x):
         idx = getattr(np, op)(x, axis=_axis(x, dim))
-        if keepdim:
+        if keepdim and x.ndim:
             idx = np.reshape(idx, (1,) * x.ndim) if dim is None else np.expand_dims(idx, dim)
-        return np.asarray(idx, dtype=np.int64)
+        # torch: a 0-d input gives a 0-d index whatever dim/keepdim say.
+        return np.asarray(idx, dtype=np.int64).reshape(np.shape(idx) if x.ndim else ())
 
     check_op(fn, np_fn, fn, SHAPE, name=op, grad=False, skip=("empty",) + _skips(dim))
 
@@ -186,7 +187,8 @@ def test_logsumexp(dim, keepdim):
     fn = lambda x: x.logsumexp(dim, keepdim)  # noqa: E731
 
     def np_fn(x):
-        return np.asarray(special.logsumexp(x, axis=_axis(x, dim), keepdims=keepdim)).astype(x.dtype)
+        out = np.asarray(special.logsumexp(x, axis=_axis(x, dim), keepdims=keepdim)).astype(x.dtype)
+        return out.reshape(()) if x.ndim == 0 else out  # torch keeps 0-d inputs 0-d
 
     check_op(fn, np_fn, fn, SHAPE, generator=uniform(-20, 20), skip=_skips(dim, empty_ok=False))
     # No overflow for large values, as in torch.
@@ -266,7 +268,7 @@ def test_cumsum_cumprod(op, dim):
 def test_cumprod_and_prod_gradients_with_zeros(values):
     # prod / x is undefined at zeros: the gradient is the product of the other elements.
     x = np.array(values)
-    check_op(lambda t: t.cumprod(-1), lambda a: np.cumprod(a, axis=-1), lambda t: t.cumprod(-1),
+    check_op(lambda t: t.cumprod(-1), lambda a: np.cumprod(a, axis=-1).reshape(a.shape), lambda t: t.cumprod(-1),
              inputs=[x], skip=("broadcast",))
     check_op(lambda t: t.prod(-1), lambda a: np.asarray(np.prod(a, axis=-1)), lambda t: t.prod(-1),
              inputs=[x], skip=("broadcast",))

@@ -94,11 +94,50 @@ NR_UNARY_LOOP(nr_un_sqrt_float64, double, double, double, sqrt(x))
 NR_UNARY_LOOP(nr_un_rsqrt_float64, double, double, double, 1.0 / sqrt(x))
 #endif
 
+/* float32 trig: vectorized double-precision kernel into a block buffer,
+ * then libm for the rare |x| > NR_TRIG_LIMIT / inf / NaN lanes (a NaN takes
+ * that path too, harmlessly).  The buffer makes out == a safe. */
+#define NR_TRIG_LOOP(NAME, KERNEL, LIBM)                                                 \
+    NR_SIMD_CLONES static void NAME(char **data, const npy_intp *st, npy_intp n,         \
+                                    const void *ctx)                                     \
+    {                                                                                    \
+        float block[256];                                                                \
+        (void)ctx;                                                                       \
+        for (npy_intp i0 = 0; i0 < n; i0 += 256) {                                       \
+            const int m = (int)(n - i0 < 256 ? n - i0 : 256);                            \
+            const char *src = data[1] + i0 * st[1];                                      \
+            int outside = 0;                                                             \
+            if (st[1] == (npy_intp)sizeof(float)) {                                      \
+                const float *A = (const float *)src;                                     \
+                for (int i = 0; i < m; i++) block[i] = KERNEL(A[i]);                     \
+                for (int i = 0; i < m; i++) outside |= !(fabsf(A[i]) <= NR_TRIG_LIMIT);  \
+            } else {                                                                     \
+                for (int i = 0; i < m; i++) {                                            \
+                    float x = *(const float *)(src + i * st[1]);                         \
+                    block[i] = KERNEL(x);                                                \
+                    outside |= !(fabsf(x) <= NR_TRIG_LIMIT);                             \
+                }                                                                        \
+            }                                                                            \
+            if (outside) {                                                               \
+                for (int i = 0; i < m; i++) {                                            \
+                    float x = *(const float *)(src + i * st[1]);                         \
+                    if (!(fabsf(x) <= NR_TRIG_LIMIT)) block[i] = LIBM(x);                \
+                }                                                                        \
+            }                                                                            \
+            char *dst = data[0] + i0 * st[0];                                            \
+            if (st[0] == (npy_intp)sizeof(float)) memcpy(dst, block, (size_t)m * sizeof(float)); \
+            else for (int i = 0; i < m; i++) *(float *)(dst + i * st[0]) = block[i];    \
+        }                                                                                \
+    }
+NR_TRIG_LOOP(nr_un_sin_float32, nr_sinf, sinf)
+NR_TRIG_LOOP(nr_un_cos_float32, nr_cosf, cosf)
+NR_TRIG_LOOP(nr_un_tan_float32, nr_tanf, tanf)
+
 #define NR_SQRT1_2 0.70710678118654752440
 #define NR_SQRT_2_OVER_PI 0.79788456080286535588
 
 #define NR_FLOAT_UNARY_LOOPS(SFX, T, EXP, EXPM1, LOG, LOG1P, LOG2, LOG10, TANH, SIGMOID,  \
-                             SIN, COS, TAN, ERF, FABS, FLOOR, CEIL, RINT, TRUNC)          \
+                             ERF, FABS, FLOOR, CEIL, RINT, TRUNC)          \
     NR_UNARY_LOOP(nr_un_neg_##SFX, T, T, T, -x)                                          \
     NR_UNARY_LOOP(nr_un_abs_##SFX, T, T, T, FABS(x))                                     \
     NR_UNARY_LOOP(nr_un_sign_##SFX, T, T, T, (T)((0 < x) - (x < 0)))                     \
@@ -110,9 +149,6 @@ NR_UNARY_LOOP(nr_un_rsqrt_float64, double, double, double, 1.0 / sqrt(x))
     NR_UNARY_LOOP(nr_un_log1p_##SFX, T, T, T, LOG1P(x))                                  \
     NR_UNARY_LOOP(nr_un_log2_##SFX, T, T, T, LOG2(x))                                    \
     NR_UNARY_LOOP(nr_un_log10_##SFX, T, T, T, LOG10(x))                                  \
-    NR_UNARY_LOOP(nr_un_sin_##SFX, T, T, T, SIN(x))                                      \
-    NR_UNARY_LOOP(nr_un_cos_##SFX, T, T, T, COS(x))                                      \
-    NR_UNARY_LOOP(nr_un_tan_##SFX, T, T, T, TAN(x))                                      \
     NR_UNARY_LOOP(nr_un_tanh_##SFX, T, T, T, TANH(x))                                    \
     NR_UNARY_LOOP(nr_un_sigmoid_##SFX, T, T, T, SIGMOID(x))                              \
     /* relu keeps NaN: NaN <= 0 is false. */                                             \
@@ -138,10 +174,14 @@ NR_UNARY_LOOP(nr_un_rsqrt_float64, double, double, double, 1.0 / sqrt(x))
     NR_UNARY_LOOP(nr_un_logical_not_##SFX, T, nr_bool_t, T, x == 0)
 
 NR_FLOAT_UNARY_LOOPS(float32, float, nr_expf, nr_expm1f, nr_logf, nr_log1pf, nr_log2f,
-                     nr_log10f, nr_tanhf, nr_sigmoidf, sinf, cosf, tanf, nr_erff, fabsf,
+                     nr_log10f, nr_tanhf, nr_sigmoidf, nr_erff, fabsf,
                      floorf, ceilf, rintf, truncf)
+/* float64 trig stays on libm (a vector version would need more than double). */
+NR_UNARY_LOOP(nr_un_sin_float64, double, double, double, sin(x))
+NR_UNARY_LOOP(nr_un_cos_float64, double, double, double, cos(x))
+NR_UNARY_LOOP(nr_un_tan_float64, double, double, double, tan(x))
 NR_FLOAT_UNARY_LOOPS(float64, double, nr_exp, nr_expm1, nr_log, nr_log1p, nr_log2,
-                     nr_log10, nr_tanh, nr_sigmoid, sin, cos, tan, erf, fabs,
+                     nr_log10, nr_tanh, nr_sigmoid, erf, fabs,
                      floor, ceil, rint, trunc)
 
 /* Integer rounding ops are the identity (torch keeps the dtype). */

@@ -379,6 +379,51 @@ static inline float nr_erff(float xf)
     return (float)(x != x ? x : res);
 }
 
+/* float32 sin / cos / tan, evaluated in double for |x| <= NR_TRIG_LIMIT
+ * (callers send larger or non-finite |x| to libm).  x = n*pi/2 + r with
+ * pi/2 split in three parts (33 + 33 + 53 bits) so n*P1 and n*P2 are exact
+ * for n < 2^20; then Taylor series of sin/cos on |r| <= pi/4 (truncation
+ * < 1e-10 relative) and the quadrant n mod 4 picks sign and function. */
+#define NR_TRIG_LIMIT 1.0e6f
+#define NR_PIO2_1 1.5707963267341256
+#define NR_PIO2_2 6.077100506303966e-11
+#define NR_PIO2_3 2.0222662487959506e-21
+enum { NR_TRIG_SIN = 0, NR_TRIG_COS = 1, NR_TRIG_TAN = 2 };
+
+static inline float nr__trigf(float xf, int which)
+{
+    double x = xf;
+    const double shifter = 6755399441055744.0; /* 1.5 * 2^52 */
+    double t = x * 0.6366197723675814 + shifter;
+    double nf = t - shifter;
+    double quadrant = (double)(nr_d2u(t) & 3u); /* n mod 4, from the mantissa */
+    double r = ((x - nf * NR_PIO2_1) - nf * NR_PIO2_2) - nf * NR_PIO2_3;
+    double z = r * r;
+    double sp = -1.0 / 39916800.0;
+    sp = sp * z + 1.0 / 362880.0;
+    sp = sp * z - 1.0 / 5040.0;
+    sp = sp * z + 1.0 / 120.0;
+    sp = sp * z - 1.0 / 6.0;
+    double sin_r = r * (1.0 + z * sp); /* a product keeps sin(-0) == -0 */
+    double cp = -1.0 / 3628800.0;
+    cp = cp * z + 1.0 / 40320.0;
+    cp = cp * z - 1.0 / 720.0;
+    cp = cp * z + 1.0 / 24.0;
+    double cos_r = 1.0 - 0.5 * z + z * z * cp;
+    if (which == NR_TRIG_TAN) {
+        double odd = (quadrant == 1.0 || quadrant == 3.0) ? 1.0 : 0.0;
+        return (float)(odd != 0.0 ? -cos_r / sin_r : sin_r / cos_r);
+    }
+    double k = which == NR_TRIG_COS ? quadrant + 1.0 : quadrant;
+    k = k >= 4.0 ? k - 4.0 : k;
+    double v = (k == 1.0 || k == 3.0) ? cos_r : sin_r;
+    return (float)(k >= 2.0 ? -v : v);
+}
+
+static inline float nr_sinf(float x) { return nr__trigf(x, NR_TRIG_SIN); }
+static inline float nr_cosf(float x) { return nr__trigf(x, NR_TRIG_COS); }
+static inline float nr_tanf(float x) { return nr__trigf(x, NR_TRIG_TAN); }
+
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC pop_options
 #endif
