@@ -3,9 +3,13 @@
 
 Example:
     >>> from neurarust._core import config
-    >>> config.set_num_threads(1)
-    >>> config.get_num_threads()
-    1
+    >>> config.get_num_threads() >= 1
+    True
+    >>> config.simd_level() in ("avx512f", "avx2", "baseline")
+    True
+
+Other kernel modules read the thread count at C speed with
+``from neurarust._core.config cimport nr_num_threads``.
 """
 import os
 

@@ -114,7 +114,8 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
                             new = hook(grads[nr])
                             if new is not None:
                                 grads[nr] = new
-            if isinstance(node, AccumulateGrad) and node.variable._hooks and grads[0] is not None:
+            is_leaf_node = type(node) is AccumulateGrad
+            if is_leaf_node and node.variable._hooks and grads[0] is not None:
                 for hook in list(node.variable._hooks):
                     new = hook(grads[0])
                     if new is not None:
@@ -130,31 +131,37 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
                     slot = capture.get((node, nr))
                     if slot is not None and g is not None:
                         captured[slot] = g
-            if isinstance(node, AccumulateGrad):
+            if is_leaf_node:
                 if capture is None and grads[0] is not None:
                     node.accumulate(grads[0], create_graph)
                 continue
-            if all(g is None for g in grads):
-                input_grads = (None,) * len(node.next_functions)
+            edges = node.next_functions
+            missing = grads.count(None)
+            if missing == len(grads):
+                input_grads = (None,) * len(edges)
             else:
-                if node._materialize_grads and any(g is None for g in grads):
+                if missing and node._materialize_grads:
                     grads = _materialize(node, grads)
                 input_grads = node._run_backward(grads)
-                if not isinstance(input_grads, tuple):
+                if type(input_grads) is not tuple:
                     input_grads = (input_grads,)
-                if len(input_grads) < len(node.next_functions):
+                if len(input_grads) < len(edges):
                     raise AutogradError(
                         f"function {type(node).__name__} returned an incorrect number of gradients "
-                        f"(expected {len(node.next_functions)}, got {len(input_grads)})"
+                        f"(expected {len(edges)}, got {len(input_grads)})"
                     )
                 if not retain_graph:
                     node._release()
-            for i, edge in enumerate(node.next_functions):
+            metas = node._input_meta
+            for i, edge in enumerate(edges):
                 if edge is None:
                     continue
                 nxt, nr = edge
-                g = _check_grad(node, i, input_grads[i])
+                g = input_grads[i]
                 if g is not None:
+                    meta = metas[i]
+                    if meta is not None and (g._data.shape != meta[0] or g._dtype is not meta[1]):
+                        g = _check_grad(node, i, g)
                     buf = buffers.get(nxt)
                     if buf is None:
                         buf = buffers[nxt] = [None] * nxt._num_outputs

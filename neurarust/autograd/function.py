@@ -141,6 +141,12 @@ class BackwardNode(FunctionCtx):
         # backward: add/sum/view nodes (shapes only) may run again.
         freed = self._saved is not None and any(s is not None for s in self._saved)
         self._saved = None
+        if self._forward_cls._internal:
+            # Built-in ops keep tensors only in save_for_backward (their ctx
+            # attributes hold shapes and numbers), so there is nothing to scan.
+            if freed:
+                self._released = True
+            return
         for key in list(self.__dict__):
             if key not in _NODE_FIELDS and _holds_tensor(self.__dict__[key]):
                 # ctx.<attr> set in forward may hold tensors; drop them with the graph.
@@ -174,20 +180,20 @@ class AccumulateGrad(BackwardNode):
     """The node at a leaf: it adds the incoming gradient to ``leaf.grad``."""
 
     def __init__(self, variable):
-        super().__init__()
         self.variable = variable
-        self._input_meta = ((tuple(variable.shape), variable._dtype),)
+        self._input_meta = ((variable._data.shape, variable._dtype),)
 
     def accumulate(self, grad, create_graph: bool) -> None:
         var = self.variable
-        if not create_graph:
-            grad = grad.detach()
         if var._grad is None:
-            # The incoming gradient may be shared with other leaves (e.g. both
-            # inputs of an add): own a copy so in-place updates stay local.
-            var._grad = grad if create_graph else grad.clone()
+            if create_graph:
+                var._grad = grad
+            else:
+                # The incoming gradient may be shared with other leaves (e.g. both
+                # inputs of an add): own a detached copy so in-place updates stay local.
+                var._grad = grad.detach().clone()
         else:
-            var._grad = var._grad + grad
+            var._grad = var._grad + (grad if create_graph else grad.detach())
 
 
 class _RemovableHandle:

@@ -53,6 +53,14 @@ class CPUBackend(CPUBackendCore):
     def view(self, storage, shape, strides, offset):
         return _ndarray_view(storage, shape, strides, offset)
 
+    def reshape_view(self, arr, shape):
+        """A view of a C-contiguous array with a new shape (never a copy)."""
+        out = arr.reshape(shape)
+        return out
+
+    def permute(self, arr, dims):
+        return arr.transpose(dims)
+
     def data_ptr(self, arr) -> int:
         return arr.__array_interface__["data"][0]
 

@@ -100,7 +100,10 @@ def _shape_args(shape, op):
 class View(Function):
     @staticmethod
     def forward(ctx, x, shape):
-        ctx.in_shape = tuple(x.shape)
+        ctx.in_shape = x._data.shape
+        if backend(x).is_c_contiguous(x._data):
+            # A contiguous layout always views as any shape: let the backend array do it.
+            return view_of(x, backend(x).reshape_view(x._data, shape))
         strides = view_strides(tuple(x.shape), x.stride(), shape)
         if strides is None:
             raise ShapeError(
@@ -119,8 +122,7 @@ class Permute(Function):
     @staticmethod
     def forward(ctx, x, dims):
         ctx.inverse = tuple(np.argsort(dims))
-        shape, strides, offset = layout(x)
-        return make_view(x, [shape[d] for d in dims], [strides[d] for d in dims], offset)
+        return view_of(x, backend(x).permute(x._data, dims))
 
     @staticmethod
     def backward(ctx, g):

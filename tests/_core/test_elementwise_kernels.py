@@ -70,48 +70,30 @@ def check(got, want):
 
 # ------------------------------------------------------------------ binary --
 
-def py_floor_divide(x, y):
-    if x.dtype.kind == "f":
-        return np.floor_divide(x, y)
+def python_ints(fn, x, y):
+    """fn over Python ints, wrapped to x's dtype (two's complement)."""
     info = np.iinfo(x.dtype)
-    out = np.array([int(a) // int(b) for a, b in zip(x.ravel(), y.ravel())], dtype=object)
-    return np.array([(v - info.min) % (1 << info.bits) + info.min for v in out],
-                    dtype=x.dtype).reshape(x.shape)
-
-
-def py_remainder(x, y):
-    if x.dtype.kind == "f":
-        mod = np.fmod(x, y)
-        return np.where((mod != 0) & ((y < 0) != (mod < 0)), mod + y, mod)
-    return np.array([int(a) % int(b) for a, b in zip(x.ravel(), y.ravel())],
-                    dtype=x.dtype).reshape(x.shape)
-
-
-def wrap_pow(x, y):
-    info = np.iinfo(x.dtype)
-    vals = [pow(int(a), int(b), 1 << info.bits) for a, b in zip(x.ravel(), y.ravel())]
-    return np.array([(v - info.min) % (1 << info.bits) + info.min for v in vals],
-                    dtype=x.dtype).reshape(x.shape)
+    vals = [(fn(int(a), int(b)) - info.min) % (1 << info.bits) + info.min
+            for a, b in zip(x.ravel(), y.ravel())]
+    return np.array(vals, dtype=x.dtype).reshape(x.shape)
 
 
 def reference_binary(name, x, y):
-    bool_in = x.dtype == np.bool_
+    kind = x.dtype.kind
     with np.errstate(all="ignore"):
-        if name == "add":
-            return (x | y) if bool_in else x + y
-        if name == "mul":
-            return (x & y) if bool_in else x * y
-        if name == "pow":
-            return np.power(x, y) if x.dtype.kind == "f" else wrap_pow(x, y)
-        if name == "floor_divide":
-            return py_floor_divide(x, y)
-        if name == "remainder":
-            return py_remainder(x, y)
-        if name == "div":
-            return np.true_divide(x, y)
-        fn = {"sub": np.subtract, "fmod": np.fmod, "maximum": np.maximum,
-              "minimum": np.minimum, "eq": np.equal, "ne": np.not_equal, "lt": np.less,
-              "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
+        if kind == "b" and name in ("add", "mul"):
+            return (x | y) if name == "add" else (x & y)
+        if kind in "iu" and name in ("floor_divide", "remainder", "pow"):
+            fn = {"floor_divide": lambda a, b: a // b, "remainder": lambda a, b: a % b,
+                  "pow": lambda a, b: a ** b}[name]
+            return python_ints(fn, x, y)
+        if name == "remainder":  # torch: fmod, moved to the divisor's sign
+            mod = np.fmod(x, y)
+            return np.where((mod != 0) & ((y < 0) != (mod < 0)), mod + y, mod)
+        fn = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide,
+              "floor_divide": np.floor_divide, "fmod": np.fmod, "pow": np.power,
+              "maximum": np.maximum, "minimum": np.minimum, "eq": np.equal, "ne": np.not_equal,
+              "lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
               "logical_and": np.logical_and, "logical_or": np.logical_or,
               "logical_xor": np.logical_xor, "bitwise_and": np.bitwise_and,
               "bitwise_or": np.bitwise_or, "bitwise_xor": np.bitwise_xor}[name]
@@ -229,7 +211,7 @@ def test_binary_integer_edge_semantics():
     x = np.array([3, 2, -2], np.int32)
     out = np.empty_like(x)
     K.binary(B["pow"], x, np.array([40, 31, 31], np.int32), out)
-    check(out, wrap_pow(x, np.array([40, 31, 31], np.int32)))
+    check(out, python_ints(pow, x, np.array([40, 31, 31], np.int32)))
 
 
 def test_binary_float_edge_semantics():
@@ -452,6 +434,13 @@ def test_unary_torch_semantics():
     with np.errstate(all="raise"):
         K.unary(U["sigmoid"], big, out)  # no overflow, no FP exception leaks to numpy
     check(out, [0.0, 3.7200760e-44, 0.5, 1.0, 1.0])
+    trig = np.array([-0.0, 0.0, 1e-30, 3e7, -1e9, 1e6, np.inf, np.nan], np.float32)
+    for name in ("sin", "cos", "tan"):  # beyond 1e6 and non-finite: libm fallback
+        K.unary(U[name], trig, got := np.empty_like(trig))
+        with np.errstate(invalid="ignore"):
+            want = getattr(np, name)(trig.astype(np.float64)).astype(np.float32)
+        np.testing.assert_allclose(got, want, rtol=1.3e-6, atol=1e-6, equal_nan=True)
+        assert np.signbit(got[0]) == (name != "cos")  # sin(-0) == tan(-0) == -0
     i = np.array([np.iinfo(np.int32).min, -3, 0, 5], np.int32)
     out = np.empty_like(i)
     K.unary(U["abs"], i, out)

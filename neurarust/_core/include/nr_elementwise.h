@@ -4,7 +4,7 @@
 #define NR_ELEMENTWISE_H
 
 #include "nr_strided.h"
-#include "nr_dtypes.h"
+#include "nr_elementwise_dtypes.h"
 #include "nr_elementwise_binary.h"
 #include "nr_elementwise_unary.h"
 #include "nr_elementwise_select.h"

@@ -8,7 +8,7 @@
 #define NR_ELEMENTWISE_BINARY_H
 
 #include "nr_strided.h"
-#include "nr_dtypes.h"
+#include "nr_elementwise_dtypes.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC push_options

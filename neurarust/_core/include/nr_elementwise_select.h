@@ -7,7 +7,7 @@
 #define NR_ELEMENTWISE_SELECT_H
 
 #include "nr_strided.h"
-#include "nr_dtypes.h"
+#include "nr_elementwise_dtypes.h"
 #include "nr_elementwise_binary.h" /* NR_BINARY_LOOP */
 
 #if defined(__GNUC__) && !defined(__clang__)

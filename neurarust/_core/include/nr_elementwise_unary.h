@@ -1,13 +1,13 @@
 /* Unary elementwise inner loops: out = op(a; p0, p1), operands (out, a).
  *
- * Transcendentals use the branch-free versions in nr_simd_math.h so the
+ * Transcendentals use the branch-free versions in nr_elementwise_math.h so the
  * contiguous loops vectorize; sin/cos/tan/erf still call libm per element.
  */
 #ifndef NR_ELEMENTWISE_UNARY_H
 #define NR_ELEMENTWISE_UNARY_H
 
 #include "nr_strided.h"
-#include "nr_dtypes.h"
+#include "nr_elementwise_dtypes.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC push_options

@@ -12,9 +12,9 @@
  *
  *  "rows"  a kept dim is the most contiguous one: each tile of that dim is
  *          an accumulator vector and every reduced position adds a whole row
- *          into it (vectorized over the contiguous dim).  Rows are folded in
- *          blocks of NR_ROW_BLOCK, blocks into fixed chunks, chunks into the
- *          total, always in row order.  Threads take tiles or, when there
+ *          into it (vectorized over the contiguous dim), eight rows per pass.
+ *          Rows are folded in blocks of NR_ROW_BLOCK, blocks into fixed
+ *          chunks, chunks into the total, always in row order.  Threads take tiles or, when there
  *          are too few tiles, chunks.
  */
 #ifndef NR_REDUCE_DRIVER_H
@@ -24,7 +24,7 @@
 
 #define NR_ROW_BLOCK 256
 #ifndef NR_ROW_TILE
-#define NR_ROW_TILE 2048
+#define NR_ROW_TILE 4096
 #endif
 /* Chunks hold at least this many elements (so per-chunk overhead is noise)
  * and there are at most NR_MAX_CHUNKS of them (bounding scratch memory). */
@@ -214,17 +214,17 @@ static void nr_rows_chunk(const nr_rows *c, const char *col, const double *cente
     while (r < r_end) {
         ptrdiff_t block_end = nr_min_pd(r + NR_ROW_BLOCK, r_end);
         k->init(block_acc, w);
-        /* Blocks start at multiples of NR_ROW_BLOCK, so the groups of four
+        /* Blocks start at multiples of NR_ROW_BLOCK, so the groups of eight
          * are the same however the rows are split into chunks. */
         while (r < block_end) {
-            if (block_end - r >= 4) {
-                const char *rows[4];
-                for (int q = 0; q < 4; q++) {
+            if (block_end - r >= 8) {
+                const char *rows[8];
+                for (int q = 0; q < 8; q++) {
                     rows[q] = col + it.off_a;
                     nr_odo_next(&it, p->n_red, p->red_size, p->red_a, NULL);
                 }
-                k->rowacc4(block_acc, rows, w, c->vec_a, center, center_stride);
-                r += 4;
+                k->rowacc8(block_acc, rows, w, c->vec_a, center, center_stride);
+                r += 8;
             } else {
                 k->rowacc(block_acc, col + it.off_a, w, c->vec_a, center, center_stride);
                 nr_odo_next(&it, p->n_red, p->red_size, p->red_a, NULL);

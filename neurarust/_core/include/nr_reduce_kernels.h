@@ -6,7 +6,7 @@
  *   run    folds one strided 1-D run (at most NR_RUN_BLOCK elements) into a
  *          single accumulator, through LANES independent lane accumulators
  *          so the loop vectorizes; the lanes then meet in a fixed tree.
- *   rowacc folds one input row (rowacc4: four rows) element-wise into a
+ *   rowacc folds one input row (rowacc8: eight rows) element-wise into a
  *          vector of accumulators; used when the reduced dims lie outside
  *          the contiguous one.
  * Accumulators: uint64 for integer sums and products (wrap-around without
@@ -31,7 +31,7 @@ typedef struct {
                 const double *center);
     void (*rowacc)(void *acc, const char *row, ptrdiff_t n, ptrdiff_t stride,
                    const double *center, ptrdiff_t center_stride);
-    void (*rowacc4)(void *acc, const char *const *rows, ptrdiff_t n, ptrdiff_t stride,
+    void (*rowacc8)(void *acc, const char *const *rows, ptrdiff_t n, ptrdiff_t stride,
                     const double *center, ptrdiff_t center_stride);
     nr_combine_fn combine;
     void (*finish)(char *out, ptrdiff_t out_stride, const void *acc, ptrdiff_t n,
@@ -91,6 +91,23 @@ enum {
         STEP(lane[j], v_);                                                         \
     }
 
+#define NR_ROW_AT(q) (*(const in_t *)(rows[q] + i * stride))
+#define NR_TREE_OF_EIGHT(NAME, STEP, ACC, E0, E1, E2, E3, E4, E5, E6, E7)         \
+    {                                                                              \
+        acc_t t0 = NAME##_term(E0, c), t1 = NAME##_term(E1, c);                    \
+        acc_t t2 = NAME##_term(E2, c), t3 = NAME##_term(E3, c);                    \
+        acc_t t4 = NAME##_term(E4, c), t5 = NAME##_term(E5, c);                    \
+        acc_t t6 = NAME##_term(E6, c), t7 = NAME##_term(E7, c);                    \
+        STEP(t0, t1);                                                              \
+        STEP(t2, t3);                                                              \
+        STEP(t4, t5);                                                              \
+        STEP(t6, t7);                                                              \
+        STEP(t0, t2);                                                              \
+        STEP(t4, t6);                                                              \
+        STEP(t0, t4);                                                              \
+        STEP(ACC, t0);                                                             \
+    }
+
 #define NR_KERNEL(NAME, IN_T, ACC_T, OUT_T, CENTER_T, LANES, IDENT, STEP, FINISH)  \
     static void NAME##_init(void *acc, ptrdiff_t n)                                \
     {                                                                              \
@@ -144,9 +161,9 @@ enum {
             }                                                                      \
         }                                                                          \
     }                                                                              \
-    /* Four rows per pass: a quarter of the accumulator traffic.  The rows  \
-     * meet as acc + ((r0 + r1) + (r2 + r3)), a fixed order. */                 \
-    NR_REDUCE_CLONES static void NAME##_rowacc4(void *accv, const char *const *rows, \
+    /* Eight rows per pass: an eighth of the accumulator traffic.  The rows \
+     * meet in a fixed tree, acc + (((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7))). */   \
+    NR_REDUCE_CLONES static void NAME##_rowacc8(void *accv, const char *const *rows, \
                                               ptrdiff_t n, ptrdiff_t stride,     \
                                               const double *center, ptrdiff_t cs) \
     {                                                                              \
@@ -158,26 +175,21 @@ enum {
             const in_t *restrict x1 = (const in_t *)rows[1];                       \
             const in_t *restrict x2 = (const in_t *)rows[2];                       \
             const in_t *restrict x3 = (const in_t *)rows[3];                       \
+            const in_t *restrict x4 = (const in_t *)rows[4];                       \
+            const in_t *restrict x5 = (const in_t *)rows[5];                       \
+            const in_t *restrict x6 = (const in_t *)rows[6];                       \
+            const in_t *restrict x7 = (const in_t *)rows[7];                       \
             for (ptrdiff_t i = 0; i < n; i++) {                                    \
                 const CENTER_T c = center ? (CENTER_T)center[i] : (CENTER_T)0;     \
-                acc_t t0 = NAME##_term(x0[i], c), t1 = NAME##_term(x1[i], c);      \
-                acc_t t2 = NAME##_term(x2[i], c), t3 = NAME##_term(x3[i], c);      \
-                STEP(t0, t1);                                                      \
-                STEP(t2, t3);                                                      \
-                STEP(t0, t2);                                                      \
-                STEP(acc[i], t0);                                                  \
+                NR_TREE_OF_EIGHT(NAME, STEP, acc[i], x0[i], x1[i], x2[i], x3[i],   \
+                                 x4[i], x5[i], x6[i], x7[i])                       \
             }                                                                      \
         } else {                                                                   \
             for (ptrdiff_t i = 0; i < n; i++) {                                    \
                 const CENTER_T c = center ? (CENTER_T)center[i * cs] : (CENTER_T)0; \
-                acc_t t0 = NAME##_term(*(const in_t *)(rows[0] + i * stride), c);  \
-                acc_t t1 = NAME##_term(*(const in_t *)(rows[1] + i * stride), c);  \
-                acc_t t2 = NAME##_term(*(const in_t *)(rows[2] + i * stride), c);  \
-                acc_t t3 = NAME##_term(*(const in_t *)(rows[3] + i * stride), c);  \
-                STEP(t0, t1);                                                      \
-                STEP(t2, t3);                                                      \
-                STEP(t0, t2);                                                      \
-                STEP(acc[i], t0);                                                  \
+                NR_TREE_OF_EIGHT(NAME, STEP, acc[i], NR_ROW_AT(0), NR_ROW_AT(1),   \
+                                 NR_ROW_AT(2), NR_ROW_AT(3), NR_ROW_AT(4),         \
+                                 NR_ROW_AT(5), NR_ROW_AT(6), NR_ROW_AT(7))         \
             }                                                                      \
         }                                                                          \
     }                                                                              \
@@ -192,7 +204,7 @@ enum {
         }                                                                          \
     }                                                                              \
     static const nr_reduce_kernel NAME = {NAME##_init, NAME##_run, NAME##_rowacc,  \
-                                          NAME##_rowacc4, NAME##_combine,          \
+                                          NAME##_rowacc8, NAME##_combine,          \
                                           NAME##_finish};
 
 #define NR_TERM(NAME, IN_T, TERM_T, CENTER_T, EXPR)                                \

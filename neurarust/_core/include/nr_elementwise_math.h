@@ -16,8 +16,8 @@
  * Specials follow IEEE/C99: NaN in -> NaN out, exp(+inf)=inf, exp(-inf)=0,
  * log(0)=-inf, log(<0)=NaN, log(inf)=inf.
  */
-#ifndef NR_SIMD_MATH_H
-#define NR_SIMD_MATH_H
+#ifndef NR_ELEMENTWISE_MATH_H
+#define NR_ELEMENTWISE_MATH_H
 
 #include <math.h>
 #include <stdint.h>
@@ -428,4 +428,4 @@ static inline float nr_tanf(float x) { return nr__trigf(x, NR_TRIG_TAN); }
 #pragma GCC pop_options
 #endif
 
-#endif /* NR_SIMD_MATH_H */
+#endif /* NR_ELEMENTWISE_MATH_H */

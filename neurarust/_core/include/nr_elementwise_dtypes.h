@@ -3,11 +3,11 @@
  * The half conversions are written with selects only (no branches, no
  * float->int casts) so copy loops that use them vectorize.
  */
-#ifndef NR_DTYPES_H
-#define NR_DTYPES_H
+#ifndef NR_ELEMENTWISE_DTYPES_H
+#define NR_ELEMENTWISE_DTYPES_H
 
 #include <stdint.h>
-#include "nr_simd_math.h"
+#include "nr_elementwise_math.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC push_options
@@ -105,4 +105,4 @@ static inline int32_t nr_float_to_int32(float x)
 #pragma GCC pop_options
 #endif
 
-#endif /* NR_DTYPES_H */
+#endif /* NR_ELEMENTWISE_DTYPES_H */
