@@ -251,10 +251,11 @@ Tensor.__gt__ = tensor_gt
 Tensor.__ge__ = tensor_ge
 Tensor.__eq__ = tensor_eq
 Tensor.__ne__ = tensor_ne
+# The operators check operand types in Cython, so their slow path can enter the
+# autograd Functions directly (the public functions' argument checks are redundant there).
 register_fast_paths(Tensor, bool_, float16, {
-    "add": _commutative(ew.add), "sub": _binop(ew.sub), "mul": _commutative(ew.mul),
-    "div": _binop(ew.div), "eq": _binop(ew.eq), "ne": _binop(ew.ne), "lt": _binop(ew.lt),
-    "le": _binop(ew.le), "gt": _binop(ew.gt), "ge": _binop(ew.ge),
+    "add": ew.Add.apply, "sub": ew.Sub.apply, "mul": ew.Mul.apply, "div": ew.Div.apply,
+    "eq": ew.eq, "ne": ew.ne, "lt": ew.lt, "le": ew.le, "gt": ew.gt, "ge": ew.ge,
 })
 Tensor.__neg__ = lambda self: ew.neg(self)
 Tensor.__pos__ = lambda self: self

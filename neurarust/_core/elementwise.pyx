@@ -78,17 +78,25 @@ if len(_BINARY_NAMES) != NR_BINARY_NOPS or len(_UNARY_NAMES) != NR_UNARY_NOPS:
     raise ImportError("elementwise: op name tables are out of sync with the C kernels")
 
 BINARY_OPS = {name: code for code, name in enumerate(_BINARY_NAMES)}
+UNARY_OPS = {name: code for code, name in enumerate(_UNARY_NAMES)}
+# Prebuilt so the hot path never formats strings.
 _BINARY_FNAMES = tuple(f"binary({name})" for name in _BINARY_NAMES)
 _UNARY_FNAMES = tuple(f"unary({name})" for name in _UNARY_NAMES)
-UNARY_OPS = {name: code for code, name in enumerate(_UNARY_NAMES)}
 
 _DTYPE_NAMES = ("bool", "int8", "uint8", "int16", "int32", "int64", "float32", "float64", "float16")
 
-# Elements below which a loop is not worth a thread (cheap ops) / the cost of
-# releasing the GIL.
+# Least elements worth a thread (cheap ops / transcendental ops), and below
+# which releasing the GIL costs more than the loop (the GIL is kept there).
 cdef npy_intp GRAIN_CHEAP = 65536
 cdef npy_intp GRAIN_COSTLY = 8192
 cdef npy_intp NOGIL_MIN = 4096
+
+# Unary ops whose per-element cost justifies threads at GRAIN_COSTLY.
+cdef bint _unary_costly[64]
+for _name in ("reciprocal", "exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "rsqrt",
+              "sin", "cos", "tan", "tanh", "sigmoid", "gelu", "gelu_tanh", "silu", "softplus",
+              "elu", "erf"):
+    _unary_costly[UNARY_OPS[_name]] = True
 
 cdef inline int _dtype_index(ndarray a) noexcept:
     """Kernel dtype index, -1 when unsupported (incl. non-native byte order)."""
@@ -342,7 +350,7 @@ def unary(int op, ndarray a not None, ndarray out not None, double p0=0.0, doubl
     params.p0 = p0
     params.p1 = p1
     _prepare(fname, &it, out, [a], ("a",))
-    _run(&it, fn, &params, GRAIN_COSTLY if _is_float(dt) else GRAIN_CHEAP)
+    _run(&it, fn, &params, GRAIN_COSTLY if _unary_costly[op] else GRAIN_CHEAP)
 
 
 def nan_to_num(ndarray a not None, ndarray out not None, double nan, double posinf, double neginf):

@@ -6,6 +6,9 @@ cheap; everything with logic lives in Python (``neurarust.tensor``).
 """
 
 
+import numpy as _np
+
+
 cdef class VersionCounter:
     """Counts in-place writes to a storage; shared by all views of it."""
 
@@ -226,11 +229,16 @@ cdef object _fast_binary(str op, object a, object b):
     return make_tensor(_tensor_cls, out, _bool_dtype if op in _COMPARISONS else dtype, ta._device)
 
 
+cdef tuple _NUMBER_TYPES = (int, float, bool, _np.number, _np.bool_)
+
+
 def _binary_method(str op):
     def method(self, other):
         result = _fast_binary(op, self, other)
         if result is not None:
             return result
+        if not isinstance(other, TensorBase) and not isinstance(other, _NUMBER_TYPES):
+            return NotImplemented
         return _fallbacks[op](self, other)
     method.__name__ = f"__{op}__"
     return method

@@ -38,7 +38,11 @@
 
 /* Multiversioned hot loops: AVX-512 and AVX2+FMA clones chosen at load time
  * (the x86-64-v3/v4 level names need gcc >= 12; older compilers get the
- * baseline loops only). */
+ * baseline loops only).  Loops with selects or FP helpers vectorize only
+ * under -fno-trapping-math: wrap the loops AND every inline helper they
+ * call in `#pragma GCC push_options / optimize("no-trapping-math")`
+ * (gcc 12 will not vectorize across differing optimize options; see
+ * nr_elementwise_math.h).  libm sqrt never vectorizes with errno on. */
 #if defined(__GNUC__) && __GNUC__ >= 12 && defined(__x86_64__) && !defined(__clang__) \
     && !defined(NR_NO_CLONES)
 #define NR_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
