@@ -8,14 +8,14 @@ functions of ``neurarust.ops`` bound as methods (see the end of this file), so
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Optional
 
 import numpy as np
 
 from ._core.tensor_base import Size, TensorBase, make_tensor
 from .device import as_device, backend_for
 from .dtypes import as_dtype, bool_, float16, float32, float64, int32, int64
-from .errors import AutogradError, DTypeError, ShapeError
+from .errors import AutogradError, ShapeError
 from .ops import _util
 
 __all__ = ["Tensor", "Size"]
@@ -484,4 +484,3 @@ _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "
                "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
 
 _util._TENSOR_CLS.append(Tensor)
-_unused = (DTypeError, Any)

@@ -11,7 +11,7 @@ A chain of 100,000 ops therefore needs no recursion at all.
 """
 from __future__ import annotations
 
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional
 
 from .._core.tensor_base import TensorBase
 from ..errors import AutogradError, ShapeError
@@ -226,7 +226,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: Optional[bool] = None
         (tensor(6., grad_fn=<MulBackward0>), tensor(2.))
     """
     outputs = _as_tuple(outputs)
-    single_input = isinstance(inputs, TensorBase)
     inputs = _as_tuple(inputs)
     for i, t in enumerate(inputs):
         if not t._requires_grad:
@@ -255,7 +254,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: Optional[bool] = None
         elif not create_graph:
             g = g.detach()
         result.append(g)
-    del single_input
     return tuple(result)
 
 
@@ -280,4 +278,3 @@ def retain_tensor_grad(tensor) -> None:
     node._retained[tensor._output_nr] = weakref.ref(tensor)
 
 
-_ = Sequence

@@ -20,8 +20,7 @@ import numpy as np
 from .._core.tensor_base import TensorBase
 from ..autograd.function import Function, save_before_overwrite
 from ..autograd.grad_mode import GradMode
-from ..dtypes import (FLOATING, INTEGRAL, bool_, float16, float32, get_default_dtype,
-                      promote_types, result_type)
+from ..dtypes import FLOATING, bool_, float16, float32, get_default_dtype, result_type
 from ..dtypes import int64 as _INT64
 from ..errors import AutogradError, DTypeError, IntegerDivisionByZeroError, ShapeError
 from ._util import backend, broadcast_shapes, common_device, wrap
@@ -236,20 +235,6 @@ class Pow(Function):
                 grad_b = where(b >= 0, 0.0, grad_b)
             gb = sum_to(grad_b, b.shape)
         return ga, gb
-
-
-class _MinMax(Function):
-    op = "maximum"
-
-    @staticmethod
-    def forward(ctx, a, b):
-        data, dev = _binary_data(ctx_op(ctx), a, b, result_type(a, b))
-        ctx.save_for_backward(a, b)
-        return wrap(data, dev)
-
-
-def ctx_op(ctx):
-    return type(ctx)._forward_cls.op
 
 
 class Maximum(Function):
@@ -596,11 +581,6 @@ class _Unary(Function):
         return wrap(out, x._device, dtype)
 
 
-def _unary_forward(ctx, x, p0=0.0, p1=0.0):
-    cls = type(ctx)._forward_cls if hasattr(type(ctx), "_forward_cls") else None
-    raise AssertionError(cls)  # replaced per class below
-
-
 def _make_unary(name, grad, saves="x", float_only=True):
     def forward(ctx, x, p0=0.0, p1=0.0):
         out = cls.run(x, p0, p1)
@@ -734,9 +714,34 @@ def _unary_api(name):
     return op
 
 
-for _name in _UNARY_SPECS:
-    globals()[_name] = _unary_api(_name)
-negative, absolute, fix = globals()["neg"], globals()["abs"], globals()["trunc"]
+# One public function per unary op (forward/backward: UNARY_FUNCTIONS[name]); the ops with
+# parameters (gelu, softplus, leaky_relu, elu, round) have their own definitions below.
+neg = _unary_api("neg")
+abs = _unary_api("abs")
+sign = _unary_api("sign")
+square = _unary_api("square")
+reciprocal = _unary_api("reciprocal")
+exp = _unary_api("exp")
+expm1 = _unary_api("expm1")
+log = _unary_api("log")
+log1p = _unary_api("log1p")
+log2 = _unary_api("log2")
+log10 = _unary_api("log10")
+sqrt = _unary_api("sqrt")
+rsqrt = _unary_api("rsqrt")
+sin = _unary_api("sin")
+cos = _unary_api("cos")
+tan = _unary_api("tan")
+tanh = _unary_api("tanh")
+sigmoid = _unary_api("sigmoid")
+relu = _unary_api("relu")
+gelu_tanh = _unary_api("gelu_tanh")
+silu = _unary_api("silu")
+erf = _unary_api("erf")
+floor = _unary_api("floor")
+ceil = _unary_api("ceil")
+trunc = _unary_api("trunc")
+negative, absolute, fix = neg, abs, trunc  # torch's aliases
 
 
 def _round_decimals(input, decimals):
@@ -1146,4 +1151,3 @@ def _maybe_out(result, out):
     return out
 
 
-_ = (INTEGRAL, promote_types, _MinMax, _unary_forward)

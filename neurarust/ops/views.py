@@ -12,14 +12,13 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Sequence, Tuple
+from typing import Tuple
 
 import numpy as np
 
-from .._core.tensor_base import TensorBase
 from ..autograd.function import Function
 from ..errors import ShapeError, TensorIndexError
-from ._util import as_shape, backend, broadcast_shapes, view_of, wrap, wrap_dim
+from ._util import backend, broadcast_shapes, view_of, wrap, wrap_dim
 
 
 # ------------------------------------------------------------------ layout
@@ -774,4 +773,3 @@ def contiguous(input, memory_format=None):
     return Clone.apply(input)
 
 
-_ = (Sequence, TensorBase, as_shape)
