@@ -79,6 +79,8 @@ def core_extensions():
         compile_args.append("-march=native")
     only = {name.strip() for name in os.environ.get("NEURARUST_ONLY", "").split(",") if name.strip()}
     extensions = []
+    # Kernels live in C headers: list them so editing one rebuilds the modules.
+    headers = sorted(glob.glob(os.path.join("neurarust", "_core", "include", "*.h")))
     for path in sorted(glob.glob(os.path.join("neurarust", "_core", "*.pyx"))):
         name = os.path.splitext(os.path.basename(path))[0]
         if only and name not in only:
@@ -90,6 +92,7 @@ def core_extensions():
                 include_dirs=[np.get_include(), os.path.join("neurarust", "_core", "include")],
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
                 extra_compile_args=compile_args,
+                depends=headers,
             )
         )
     return cythonize(

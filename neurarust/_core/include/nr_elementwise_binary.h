@@ -248,7 +248,7 @@ NR_INT_LOOPS(uint8, uint8_t, unsigned int)
 NR_INT_LOOPS(int16, int16_t, unsigned int)
 NR_INT_LOOPS(int32, int32_t, uint32_t)
 NR_INT_LOOPS(int64, int64_t, uint64_t)
-NR_FLOAT_LOOPS(float32, float, fmodf, nr_powf)
+NR_FLOAT_LOOPS(float32, float, fmodf, powf)
 NR_FLOAT_LOOPS(float64, double, fmod, pow)
 
 /* x ** 2 (a broadcast exponent of exactly 2) is common enough to skip the

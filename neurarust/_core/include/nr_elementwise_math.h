@@ -306,34 +306,6 @@ static inline double nr_sigmoid(double x)
     return x >= 0.0 ? r : e * r;
 }
 
-/* float32 pow as exp(y * log|x|) in double: the double log/exp carry ~40
- * spare bits, so the float result is rounded once from a value good to
- * ~1e-14 relative.  Specials follow C99 pow:  pow(x, +-0) = 1,
- * pow(1, y) = 1, pow(-1, +-inf) = 1, pow(x<0 finite, non-integer) = NaN, and
- * the sign of a negative base (including -0 and -inf) survives odd integer
- * exponents. */
-static inline float nr_powf(float xf, float yf)
-{
-    /* Flags are doubles and combined by chained selects: gcc 12 will not
-     * vectorize && of FP compares here. */
-    double x = xf, y = yf;
-    double ax = fabs(x);
-    double mag = nr_exp(y * nr_log(ax));
-    double y_int = trunc(y) == y ? 1.0 : 0.0; /* +-inf counts as an even integer */
-    double half = 0.5 * y;
-    double y_odd = floor(half) != half ? y_int : 0.0;
-    double res = y_odd != 0.0 ? copysign(1.0, x) * mag : mag;
-    double invalid = x < 0.0 ? 1.0 : 0.0;
-    invalid = ax < INFINITY ? invalid : 0.0;
-    invalid = y_int == 0.0 ? invalid : 0.0;
-    res = invalid != 0.0 ? NAN : res;
-    double unit_base = ax == 1.0 ? 1.0 : res;
-    res = fabs(y) == INFINITY ? unit_base : res;
-    res = x == 1.0 ? 1.0 : res;
-    res = y == 0.0 ? 1.0 : res;
-    return (float)res;
-}
-
 /* float32 erf, evaluated in double.  |x| <= 1: the Maclaurin series
  * 2/sqrt(pi) * sum (-1)^n x^(2n+1) / (n! (2n+1)) to n = 12 (next term
  * < 1e-10).  1 < |x| < 4: 1 - exp(-x^2) * erfcx(|x|), with erfcx fitted by

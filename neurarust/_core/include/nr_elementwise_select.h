@@ -75,13 +75,29 @@ static inline nr_inner_loop nr_where_loop(int itemsize)
         (void)ctx;                                                                       \
         const npy_intp so = st[0], sa = st[1], sl = st[2], sh = st[3];                   \
         const npy_intp size = (npy_intp)sizeof(T);                                       \
-        if (so == size && sa == size && ((sl == 0 && sh == 0) || (sl == size && sh == size))) { \
-            /* clamp(x, scalar, scalar) and all-contiguous bounds */                     \
+        if (so == size && sa == size && sl == 0 && sh == 0) {                           \
+            /* The common clamp(x, scalar, scalar): NaN bounds are settled once,     \
+             * then two compares per element (a NaN x fails both and stays). */         \
+            T *o = (T *)data[0];                                                         \
+            const T *A = (const T *)data[1];                                             \
+            const T lo = *(const T *)data[2], hi = *(const T *)data[3];                  \
+            if (lo != lo || hi != hi) {                                                  \
+                const T nan_bound = lo != lo ? lo : hi;                                  \
+                for (npy_intp i = 0; i < n; i++) o[i] = A[i] != A[i] ? A[i] : nan_bound; \
+                return;                                                                  \
+            }                                                                            \
+            NR_IVDEP for (npy_intp i = 0; i < n; i++) {                                  \
+                T x = A[i];                                                              \
+                T r = x < lo ? lo : x;                                                   \
+                o[i] = r > hi ? hi : r;                                                  \
+            }                                                                            \
+            return;                                                                      \
+        }                                                                                \
+        if (so == size && sa == size && sl == size && sh == size) {                     \
             T *o = (T *)data[0];                                                         \
             const T *A = (const T *)data[1], *L = (const T *)data[2], *H = (const T *)data[3]; \
-            const npy_intp step = sl ? 1 : 0;                                            \
             NR_IVDEP for (npy_intp i = 0; i < n; i++) {                                  \
-                T x = A[i], lo = L[i * step], hi = H[i * step];                          \
+                T x = A[i], lo = L[i], hi = H[i];                                        \
                 T r = NR_MAXP(x, lo);                                                    \
                 o[i] = NR_MINP(r, hi);                                                   \
             }                                                                            \
