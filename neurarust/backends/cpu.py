@@ -286,6 +286,47 @@ class CPUBackend(CPUBackendCore):
             out[i] = rng.choice(row.shape[0], size=num_samples, replace=replacement, p=p)
         return out.reshape(probs.shape[:-1] + (num_samples,))
 
+    # ------------------------------------------------------------- optimizers
+    # Fused in-place updates (neurarust/_core/optim_kernels.pyx).  Each returns
+    # False, touching nothing, when the dtype has no kernel, so the optimizer
+    # falls back to its tensor-op path.  Absent buffers are None.
+    _OPTIM_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+    def sgd_step_(self, param, grad, momentum_buffer, lr, momentum, dampening, weight_decay,
+                  nesterov, maximize, first):
+        if param.dtype not in self._OPTIM_DTYPES or grad.dtype != param.dtype:
+            return False
+        from .._core import optim_kernels
+        optim_kernels.sgd_step(param, grad, momentum_buffer, lr, momentum, dampening,
+                               weight_decay, nesterov, maximize, first)
+        return True
+
+    def adam_step_(self, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2,
+                   eps, weight_decay, decoupled, step_size, bias_correction2_sqrt, maximize):
+        if param.dtype not in self._OPTIM_DTYPES or grad.dtype != param.dtype:
+            return False
+        from .._core import optim_kernels
+        optim_kernels.adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1,
+                                beta2, eps, weight_decay, decoupled, step_size,
+                                bias_correction2_sqrt, maximize)
+        return True
+
+    def rmsprop_step_(self, param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps,
+                      weight_decay, momentum, maximize):
+        if param.dtype not in self._OPTIM_DTYPES or grad.dtype != param.dtype:
+            return False
+        from .._core import optim_kernels
+        optim_kernels.rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha,
+                                   eps, weight_decay, momentum, maximize)
+        return True
+
+    def adagrad_step_(self, param, grad, state_sum, clr, weight_decay, eps, maximize):
+        if param.dtype not in self._OPTIM_DTYPES or grad.dtype != param.dtype:
+            return False
+        from .._core import optim_kernels
+        optim_kernels.adagrad_step(param, grad, state_sum, clr, weight_decay, eps, maximize)
+        return True
+
 
 def _negate_int(a):
     # int64 min has no negation; sorting on the bitwise complement keeps the order reversed without overflow.
@@ -297,3 +338,152 @@ def broadcast_shapes(*shapes):
         return np.broadcast_shapes(*shapes)
     except ValueError:
         raise ShapeError(f"shapes {', '.join(str(tuple(s)) for s in shapes)} cannot be broadcast together") from None
+
+
+# ------------------------------------------------------------------ nn kernels
+# Appended as functions bound onto CPUBackend so that several kernel families
+# can be added to this file independently.
+def _cross_entropy_forward(self, logits, target, weight, ignore_index, label_smoothing):
+    """Fused log-softmax + NLL over (N, C) logits: per-row (lse, loss, nll, smooth, w_target)."""
+    from .._core import nn_kernels
+
+    if not logits.flags.c_contiguous:
+        logits = self.contiguous(logits)
+    return nn_kernels.cross_entropy_forward(logits, np.ascontiguousarray(target), weight,
+                                            int(ignore_index), float(label_smoothing))
+
+
+def _cross_entropy_backward(self, logits, target, weight, ignore_index, lse, gout, ca, cb):
+    """``softmax - one_hot`` scaled per row, in one pass (see ``nr_nn_loss.h``)."""
+    from .._core import nn_kernels
+
+    if not logits.flags.c_contiguous:
+        logits = self.contiguous(logits)
+    if gout is not None and not gout.flags.c_contiguous:
+        gout = self.contiguous(gout)
+    return nn_kernels.cross_entropy_backward(logits, np.ascontiguousarray(target), weight,
+                                             int(ignore_index), lse, gout, float(ca), float(cb))
+
+
+CPUBackend.cross_entropy_forward = _cross_entropy_forward
+CPUBackend.cross_entropy_backward = _cross_entropy_backward
+
+
+# ------------------------------------------------- convolution, pooling, norms
+# Kernels in neurarust/_core/{conv,pool,norm}.pyx take C-contiguous NCHW arrays;
+# these methods make operands contiguous and allocate the outputs.
+def _c(arr):
+    return arr if arr is None or arr.flags.c_contiguous else np.ascontiguousarray(arr)
+
+
+def _conv_methods():
+    from .._core import conv as C
+    from .._core import norm as NK
+    from .._core import pool as P
+
+    def im2col(self, x, kernel, stride, padding, dilation, out_hw):
+        """(N, C, H, W) -> (N, C*kh*kw, OH*OW); ``padding`` is the leading (top, left) pad."""
+        n, c = x.shape[:2]
+        cols = np.empty((n, c * kernel[0] * kernel[1], out_hw[0] * out_hw[1]), x.dtype)
+        C.im2col(_c(x), cols, *kernel, *stride, *padding, *dilation, *out_hw)
+        return cols
+
+    def col2im(self, cols, input_shape, kernel, stride, padding, dilation, out_hw):
+        """Adjoint of :meth:`im2col`: sums columns back into an (N, C, H, W) array."""
+        x = np.empty(input_shape, cols.dtype)
+        C.col2im(_c(cols), x, *kernel, *stride, *padding, *dilation, *out_hw)
+        return x
+
+    def conv2d(self, x, w, bias, stride, padding, dilation, groups, out_hw):
+        y = np.empty((x.shape[0], w.shape[0]) + tuple(out_hw), x.dtype)
+        C.conv2d_forward(_c(x), _c(w), _c(bias), y, *stride, *padding,
+                         *dilation, groups)
+        return y
+
+    def conv2d_input_grad(self, g, w, input_shape, stride, padding, dilation, groups):
+        gx = np.empty(input_shape, g.dtype)
+        C.conv2d_input_grad(_c(g), _c(w), gx, *stride, *padding, *dilation, groups)
+        return gx
+
+    def conv2d_weight_grad(self, x, g, weight_shape, stride, padding, dilation, groups):
+        gw = np.empty(weight_shape, x.dtype)
+        C.conv2d_weight_grad(_c(x), _c(g), gw, *stride, *padding, *dilation, groups)
+        return gw
+
+    def max_pool2d(self, x, kernel, stride, padding, dilation, out_hw):
+        shape = x.shape[:2] + tuple(out_hw)
+        y, idx = np.empty(shape, x.dtype), np.empty(shape, np.int64)
+        P.max_pool2d_forward(_c(x), y, idx, *kernel, *stride, *padding, *dilation)
+        return y, idx
+
+    def max_pool2d_backward(self, g, indices, input_shape):
+        gx = np.empty(input_shape, g.dtype)
+        P.max_pool2d_backward(_c(g), _c(indices), gx)
+        return gx
+
+    def avg_pool2d(self, x, kernel, stride, padding, out_hw, count_include_pad, divisor):
+        y = np.empty(x.shape[:2] + tuple(out_hw), x.dtype)
+        P.avg_pool2d_forward(_c(x), y, *kernel, *stride, *padding, count_include_pad, divisor or 0)
+        return y
+
+    def avg_pool2d_backward(self, g, input_shape, kernel, stride, padding, count_include_pad,
+                            divisor):
+        gx = np.empty(input_shape, g.dtype)
+        P.avg_pool2d_backward(_c(g), gx, *kernel, *stride, *padding, count_include_pad, divisor or 0)
+        return gx
+
+    def adaptive_avg_pool2d(self, x, out_hw):
+        y = np.empty(x.shape[:2] + tuple(out_hw), x.dtype)
+        P.adaptive_avg_pool2d_forward(_c(x), y)
+        return y
+
+    def adaptive_avg_pool2d_backward(self, g, input_shape):
+        gx = np.empty(input_shape, g.dtype)
+        P.adaptive_avg_pool2d_backward(_c(g), gx)
+        return gx
+
+    def batch_norm(self, x3, weight, bias, mean, rstd, eps, training):
+        """Batch norm over (N, C, S). In training, returns fresh float64 (mean, rstd, biased var)."""
+        c = x3.shape[1]
+        y = np.empty(x3.shape, x3.dtype)
+        if training:
+            mean, rstd, var = np.empty(c), np.empty(c), np.empty(c)
+        else:
+            mean, rstd, var = _c(mean.astype(np.float64)), _c(rstd.astype(np.float64)), np.empty(c)
+        NK.batch_norm_forward(_c(x3), _c(weight), _c(bias), mean, rstd, var, y, eps, training)
+        return y, mean, rstd, var
+
+    def batch_norm_backward(self, g3, x3, mean, rstd, weight, needs, training):
+        c = x3.shape[1]
+        gx = np.empty(x3.shape, x3.dtype) if needs[0] else None
+        gw = np.empty(c, x3.dtype) if needs[1] else None
+        gb = np.empty(c, x3.dtype) if needs[2] else None
+        NK.batch_norm_backward(_c(g3), _c(x3), mean, rstd, _c(weight), gx, gw, gb, training)
+        return gx, gw, gb
+
+    def group_norm(self, x3, groups, weight, bias, eps):
+        """Group norm over (N, C, S) (``groups == 0``: layer norm over rows of a 2-D array)."""
+        rows = x3.shape[0] * (groups or 1)
+        y, mean, rstd = np.empty(x3.shape, x3.dtype), np.empty(rows), np.empty(rows)
+        if groups:
+            NK.group_norm_forward(_c(x3), groups, _c(weight), _c(bias), mean, rstd, y, eps)
+        else:
+            NK.layer_norm_forward(_c(x3), _c(weight), _c(bias), mean, rstd, y, eps)
+        return y, mean, rstd
+
+    def group_norm_backward(self, g3, x3, groups, mean, rstd, weight, needs):
+        c = x3.shape[1]
+        gx = np.empty(x3.shape, x3.dtype) if needs[0] else None
+        gw = np.empty(c, x3.dtype) if needs[1] else None
+        gb = np.empty(c, x3.dtype) if needs[2] else None
+        if groups:
+            NK.group_norm_backward(_c(g3), _c(x3), groups, mean, rstd, _c(weight), gx, gw, gb)
+        else:
+            NK.layer_norm_backward(_c(g3), _c(x3), mean, rstd, _c(weight), gx, gw, gb)
+        return gx, gw, gb
+
+    return {name: fn for name, fn in locals().items() if callable(fn) and name not in ("C", "P", "NK")}
+
+
+for _name, _fn in _conv_methods().items():
+    setattr(CPUBackend, _name, _fn)

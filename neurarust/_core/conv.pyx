@@ -1,0 +1,434 @@
+# cython: language_level=3
+"""Convolution kernels: im2col / col2im and the three GEMM-based conv products.
+
+All arrays are C-contiguous float32 or float64 numpy arrays in NCHW layout
+(1-D convolutions are 2-D ones with ``H == 1``).  Padding is given as the
+*leading* padding (``ph``, ``pw``) plus the output size, which is how
+asymmetric ``'same'`` padding is expressed without padding the input.
+
+The GEMMs go to the OpenBLAS bundled with scipy (``cython_blas``).  numpy is
+row-major and BLAS column-major, so ``C = A @ B`` is issued as
+``C^T = B^T A^T``: a transposed operand is passed with ``'T'``, never copied.
+
+* forward:      ``y[n, g] = W[g] @ im2col(x[n])[g]`` (+ bias, preloaded into y)
+* input grad:   ``gx[n] = col2im(W[g]^T @ gy[n, g])``
+* weight grad:  ``gW[g] = sum_n gy[n, g] @ im2col(x[n])[g]^T`` -- the batch sum
+  is folded into BLAS by accumulating with ``beta = 1``.
+
+The im2col buffer holds one sample, so it stays in cache between its
+construction and the GEMM that reads it.  A 1x1 kernel with stride 1 and no
+padding needs no im2col at all: the sample itself is the matrix.
+
+Example:
+    >>> import numpy as np
+    >>> from neurarust._core import conv
+    >>> x = np.arange(9, dtype=np.float32).reshape(1, 1, 3, 3)
+    >>> cols = np.empty((1, 4, 4), np.float32)
+    >>> conv.im2col(x, cols, 2, 2, 1, 1, 0, 0, 1, 1, 2, 2)
+    >>> cols[0, :, 0].tolist()
+    [0.0, 1.0, 3.0, 4.0]
+"""
+cimport numpy as cnp
+from cython.parallel cimport prange
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy, memset
+from numpy cimport ndarray
+from scipy.linalg.cython_blas cimport dgemm, sgemm
+
+from neurarust._core.config cimport nr_num_threads
+
+import numpy as np
+
+cnp.import_array()
+
+__all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_input_grad", "conv2d_weight_grad"]
+
+ctypedef fused real:
+    float
+    double
+
+# Below this many elements per call, OpenMP threads cost more than they save.
+cdef Py_ssize_t PARALLEL_MIN = 1 << 15
+
+
+cdef inline void gemm_rm(bint ta, bint tb, int M, int N, int K, real alpha, const real* A, int lda,
+                         const real* B, int ldb, real beta, real* C, int ldc) noexcept nogil:
+    """Row-major ``C(M, N) = alpha * op(A) @ op(B) + beta * C`` (see the module docstring)."""
+    cdef char ca = b'T' if ta else b'N'
+    cdef char cb = b'T' if tb else b'N'
+    if M == 0 or N == 0:
+        return
+    if real is float:
+        sgemm(&cb, &ca, &N, &M, &K, &alpha, <float*>B, &ldb, <float*>A, &lda, &beta, C, &ldc)
+    else:
+        dgemm(&cb, &ca, &N, &M, &K, &alpha, <double*>B, &ldb, <double*>A, &lda, &beta, C, &ldc)
+
+
+cdef inline Py_ssize_t _valid_lo(Py_ssize_t off, Py_ssize_t s) noexcept nogil:
+    # first o >= 0 with o * s + off >= 0
+    if off >= 0:
+        return 0
+    return (-off + s - 1) // s
+
+
+cdef inline Py_ssize_t _valid_hi(Py_ssize_t off, Py_ssize_t s, Py_ssize_t n, Py_ssize_t limit) noexcept nogil:
+    # one past the last o < limit with o * s + off < n
+    cdef Py_ssize_t hi
+    if n - 1 - off < 0:
+        return 0
+    hi = (n - 1 - off) // s + 1
+    return hi if hi < limit else limit
+
+
+cdef void _im2col_plane(const real* x, real* cols, Py_ssize_t H, Py_ssize_t W, Py_ssize_t kh,
+                        Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
+                        Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t OH, Py_ssize_t OW) noexcept nogil:
+    """One channel plane (H, W) -> its kh*kw rows of OH*OW columns."""
+    cdef Py_ssize_t ki, kj, oh, ow, ih, off, lo, hi
+    cdef real* dst
+    cdef const real* src
+    for ki in range(kh):
+        for kj in range(kw):
+            off = kj * dw - pw
+            lo = _valid_lo(off, sw)
+            hi = _valid_hi(off, sw, W, OW)
+            if hi < lo:
+                hi = lo
+            for oh in range(OH):
+                dst = cols + ((ki * kw + kj) * OH + oh) * OW
+                ih = oh * sh - ph + ki * dh
+                if ih < 0 or ih >= H or hi == lo:
+                    memset(dst, 0, OW * sizeof(real))
+                    continue
+                src = x + ih * W + off
+                if lo > 0:
+                    memset(dst, 0, lo * sizeof(real))
+                if sw == 1:
+                    memcpy(dst + lo, src + lo, (hi - lo) * sizeof(real))
+                else:
+                    for ow in range(lo, hi):
+                        dst[ow] = src[ow * sw]
+                if hi < OW:
+                    memset(dst + hi, 0, (OW - hi) * sizeof(real))
+
+
+cdef void _col2im_plane(const real* cols, real* x, Py_ssize_t H, Py_ssize_t W, Py_ssize_t kh,
+                        Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
+                        Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t OH, Py_ssize_t OW) noexcept nogil:
+    """Adds the kh*kw rows of one channel back into its (H, W) plane (which the caller zeroed)."""
+    cdef Py_ssize_t ki, kj, oh, ow, ih, off, lo, hi
+    cdef const real* src
+    cdef real* dst
+    for ki in range(kh):
+        for kj in range(kw):
+            off = kj * dw - pw
+            lo = _valid_lo(off, sw)
+            hi = _valid_hi(off, sw, W, OW)
+            for oh in range(OH):
+                ih = oh * sh - ph + ki * dh
+                if ih < 0 or ih >= H:
+                    continue
+                src = cols + ((ki * kw + kj) * OH + oh) * OW
+                dst = x + ih * W + off
+                if sw == 1:
+                    for ow in range(lo, hi):
+                        dst[ow] += src[ow]
+                else:
+                    for ow in range(lo, hi):
+                        dst[ow * sw] += src[ow]
+
+
+cdef void _im2col_sample(const real* x, real* cols, Py_ssize_t C, Py_ssize_t H, Py_ssize_t W,
+                         Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph,
+                         Py_ssize_t pw, Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t OH,
+                         Py_ssize_t OW) noexcept nogil:
+    cdef Py_ssize_t c
+    for c in range(C):
+        _im2col_plane(x + c * H * W, cols + c * kh * kw * OH * OW, H, W, kh, kw, sh, sw, ph, pw,
+                      dh, dw, OH, OW)
+
+
+cdef void _col2im_sample(const real* cols, real* x, Py_ssize_t C, Py_ssize_t H, Py_ssize_t W,
+                         Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph,
+                         Py_ssize_t pw, Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t OH,
+                         Py_ssize_t OW) noexcept nogil:
+    cdef Py_ssize_t c
+    memset(x, 0, C * H * W * sizeof(real))
+    for c in range(C):
+        _col2im_plane(cols + c * kh * kw * OH * OW, x + c * H * W, H, W, kh, kw, sh, sw, ph, pw,
+                      dh, dw, OH, OW)
+
+
+cdef inline bint _is_identity(Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
+                              Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t H, Py_ssize_t W,
+                              Py_ssize_t OH, Py_ssize_t OW) noexcept nogil:
+    return kh == 1 and kw == 1 and sh == 1 and sw == 1 and ph == 0 and pw == 0 and OH == H and OW == W
+
+
+cdef int _check(ndarray a, str name, int ndim, object dtype) except -1:
+    if not cnp.PyArray_IS_C_CONTIGUOUS(a):
+        raise ValueError(f"conv kernels: {name} must be C-contiguous")
+    if cnp.PyArray_NDIM(a) != ndim:
+        raise ValueError(f"conv kernels: {name} must have {ndim} dims, got shape {(<object>a).shape}")
+    if a.dtype != dtype:
+        raise TypeError(f"conv kernels: {name} has dtype {a.dtype}, expected {dtype}")
+    if a.dtype != np.float32 and a.dtype != np.float64:
+        raise TypeError(f"conv kernels: only float32 and float64 are supported, got {a.dtype}")
+    return 0
+
+
+# ------------------------------------------------------------- im2col / col2im
+cdef void _im2col_batch(const real* x, real* cols, Py_ssize_t N, Py_ssize_t C, Py_ssize_t H,
+                        Py_ssize_t W, Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
+                        Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t OH,
+                        Py_ssize_t OW, int threads) noexcept nogil:
+    cdef Py_ssize_t p
+    # Planes are independent (each writes its own rows), so they split across threads.
+    for p in prange(N * C, num_threads=threads, schedule="static"):
+        _im2col_plane(x + p * H * W, cols + p * kh * kw * OH * OW, H, W, kh, kw, sh, sw, ph, pw,
+                      dh, dw, OH, OW)
+
+
+cdef void _col2im_batch(const real* cols, real* x, Py_ssize_t N, Py_ssize_t C, Py_ssize_t H,
+                        Py_ssize_t W, Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
+                        Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t OH,
+                        Py_ssize_t OW, int threads) noexcept nogil:
+    cdef Py_ssize_t p
+    # Each plane only receives from its own rows: no two threads write one element.
+    for p in prange(N * C, num_threads=threads, schedule="static"):
+        memset(x + p * H * W, 0, H * W * sizeof(real))
+        _col2im_plane(cols + p * kh * kw * OH * OW, x + p * H * W, H, W, kh, kw, sh, sw, ph, pw,
+                      dh, dw, OH, OW)
+
+
+def im2col(ndarray x, ndarray cols, Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
+           Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t OH,
+           Py_ssize_t OW):
+    """Unfold ``x`` (N, C, H, W) into ``cols`` (N, C*kh*kw, OH*OW); ``ph``/``pw`` are leading pads."""
+    _check(x, "x", 4, x.dtype)
+    _check(cols, "cols", 3, x.dtype)
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
+    if cols.shape[0] != N or cols.shape[1] != C * kh * kw or cols.shape[2] != OH * OW:
+        raise ValueError(f"im2col: cols has shape {(<object>cols).shape}, expected {(N, C * kh * kw, OH * OW)}")
+    if min(kh, kw, sh, sw, dh, dw) < 1 or min(OH, OW, ph, pw) < 0:
+        raise ValueError("im2col: kernel, stride and dilation must be >= 1, padding and output size >= 0")
+    cdef int threads = nr_num_threads() if cols.size >= PARALLEL_MIN else 1
+    cdef bint f32 = x.dtype == np.float32
+    with nogil:
+        if f32:
+            _im2col_batch(<float*>cnp.PyArray_DATA(x), <float*>cnp.PyArray_DATA(cols), N, C, H, W,
+                          kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, threads)
+        else:
+            _im2col_batch(<double*>cnp.PyArray_DATA(x), <double*>cnp.PyArray_DATA(cols), N, C, H,
+                          W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, threads)
+
+
+def col2im(ndarray cols, ndarray x, Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
+           Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t OH,
+           Py_ssize_t OW):
+    """Fold ``cols`` (N, C*kh*kw, OH*OW) into ``x`` (N, C, H, W), summing overlaps (x is overwritten)."""
+    _check(x, "x", 4, x.dtype)
+    _check(cols, "cols", 3, x.dtype)
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
+    if cols.shape[0] != N or cols.shape[1] != C * kh * kw or cols.shape[2] != OH * OW:
+        raise ValueError(f"col2im: cols has shape {(<object>cols).shape}, expected {(N, C * kh * kw, OH * OW)}")
+    if min(kh, kw, sh, sw, dh, dw) < 1 or min(OH, OW, ph, pw) < 0:
+        raise ValueError("col2im: kernel, stride and dilation must be >= 1, padding and output size >= 0")
+    cdef int threads = nr_num_threads() if cols.size >= PARALLEL_MIN else 1
+    cdef bint f32 = x.dtype == np.float32
+    with nogil:
+        if f32:
+            _col2im_batch(<float*>cnp.PyArray_DATA(cols), <float*>cnp.PyArray_DATA(x), N, C, H, W,
+                          kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, threads)
+        else:
+            _col2im_batch(<double*>cnp.PyArray_DATA(cols), <double*>cnp.PyArray_DATA(x), N, C, H,
+                          W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, threads)
+
+
+# ------------------------------------------------------------ conv products
+cdef int _conv_fwd(const real* x, const real* w, const real* bias, real* y, Py_ssize_t N,
+                   Py_ssize_t C, Py_ssize_t H, Py_ssize_t W, Py_ssize_t O, Py_ssize_t kh,
+                   Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
+                   Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t OH, Py_ssize_t OW,
+                   Py_ssize_t groups) noexcept nogil:
+    cdef Py_ssize_t Cg = C // groups, Og = O // groups, K = Cg * kh * kw, L = OH * OW
+    cdef Py_ssize_t n, g, o, i
+    cdef bint ident = _is_identity(kh, kw, sh, sw, ph, pw, H, W, OH, OW)
+    cdef real* cols = NULL
+    cdef const real* colp
+    cdef real beta = 0
+    if not ident:
+        cols = <real*>malloc(C * kh * kw * L * sizeof(real))
+        if cols == NULL:
+            return -1
+    if bias != NULL:
+        beta = 1
+    for n in range(N):
+        if bias != NULL:
+            for o in range(O):
+                for i in range(L):
+                    y[(n * O + o) * L + i] = bias[o]
+        if ident:
+            colp = x + n * C * H * W
+        else:
+            _im2col_sample(x + n * C * H * W, cols, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
+            colp = cols
+        for g in range(groups):
+            gemm_rm(False, False, <int>Og, <int>L, <int>K, 1, w + g * Og * K, <int>K,
+                    colp + g * K * L, <int>L, beta, y + (n * O + g * Og) * L, <int>L)
+    free(cols)
+    return 0
+
+
+cdef int _conv_input_grad(const real* gy, const real* w, real* gx, Py_ssize_t N, Py_ssize_t C,
+                          Py_ssize_t H, Py_ssize_t W, Py_ssize_t O, Py_ssize_t kh, Py_ssize_t kw,
+                          Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t dh,
+                          Py_ssize_t dw, Py_ssize_t OH, Py_ssize_t OW,
+                          Py_ssize_t groups) noexcept nogil:
+    cdef Py_ssize_t Cg = C // groups, Og = O // groups, K = Cg * kh * kw, L = OH * OW
+    cdef Py_ssize_t n, g
+    cdef bint ident = _is_identity(kh, kw, sh, sw, ph, pw, H, W, OH, OW)
+    cdef real* cols = NULL
+    cdef real* colp
+    if not ident:
+        cols = <real*>malloc(C * kh * kw * L * sizeof(real))
+        if cols == NULL:
+            return -1
+    for n in range(N):
+        colp = gx + n * C * H * W if ident else cols
+        for g in range(groups):
+            gemm_rm(True, False, <int>K, <int>L, <int>Og, 1, w + g * Og * K, <int>K,
+                    gy + (n * O + g * Og) * L, <int>L, 0, colp + g * K * L, <int>L)
+        if not ident:
+            _col2im_sample(cols, gx + n * C * H * W, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
+    free(cols)
+    return 0
+
+
+cdef int _conv_weight_grad(const real* x, const real* gy, real* gw, Py_ssize_t N, Py_ssize_t C,
+                           Py_ssize_t H, Py_ssize_t W, Py_ssize_t O, Py_ssize_t kh, Py_ssize_t kw,
+                           Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
+                           Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t OH, Py_ssize_t OW,
+                           Py_ssize_t groups) noexcept nogil:
+    cdef Py_ssize_t Cg = C // groups, Og = O // groups, K = Cg * kh * kw, L = OH * OW
+    cdef Py_ssize_t n, g
+    cdef bint ident = _is_identity(kh, kw, sh, sw, ph, pw, H, W, OH, OW)
+    cdef real* cols = NULL
+    cdef const real* colp
+    if not ident:
+        cols = <real*>malloc(C * kh * kw * L * sizeof(real))
+        if cols == NULL:
+            return -1
+    memset(gw, 0, O * K * sizeof(real))
+    for n in range(N):
+        if ident:
+            colp = x + n * C * H * W
+        else:
+            _im2col_sample(x + n * C * H * W, cols, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
+            colp = cols
+        for g in range(groups):
+            # beta = 1: the sum over the batch accumulates inside BLAS.
+            gemm_rm(False, True, <int>Og, <int>K, <int>L, 1, gy + (n * O + g * Og) * L, <int>L,
+                    colp + g * K * L, <int>L, 1, gw + g * Og * K, <int>K)
+    free(cols)
+    return 0
+
+
+cdef tuple _conv_dims(ndarray x, ndarray w, ndarray y, Py_ssize_t groups):
+    _check(x, "input", 4, x.dtype)
+    _check(w, "weight", 4, x.dtype)
+    _check(y, "output", 4, x.dtype)
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], O = w.shape[0]
+    if groups < 1 or C % groups or O % groups or w.shape[1] * groups != C:
+        raise ValueError(f"conv kernels: weight {(<object>w).shape} and groups={groups} do not fit input {(<object>x).shape}")
+    if y.shape[0] != N or y.shape[1] != O:
+        raise ValueError(f"conv kernels: output {(<object>y).shape} does not fit input {(<object>x).shape} and weight {(<object>w).shape}")
+    if x.size and y.size and C * w.shape[2] * w.shape[3] * y.shape[2] * y.shape[3] > 2147483647:
+        raise ValueError("conv kernels: im2col matrix too large for 32-bit BLAS")
+    return N, C, O
+
+
+def _check_geometry(Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t dh,
+                    Py_ssize_t dw):
+    if min(sh, sw, dh, dw) < 1 or min(ph, pw) < 0:
+        raise ValueError("conv kernels: stride and dilation must be >= 1 and padding >= 0")
+
+
+def conv2d_forward(ndarray x, ndarray w, object bias, ndarray y, Py_ssize_t sh, Py_ssize_t sw,
+                   Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups):
+    """``y = conv2d(x, w) + bias``; output size is read from ``y`` (N, O, OH, OW)."""
+    _check_geometry(sh, sw, ph, pw, dh, dw)
+    N, C, O = _conv_dims(x, w, y, groups)
+    cdef ndarray b = None
+    cdef void* bptr = NULL
+    if bias is not None:
+        b = <ndarray>bias
+        _check(b, "bias", 1, x.dtype)
+        if b.shape[0] != O:
+            raise ValueError(f"conv kernels: bias {(<object>b).shape} does not fit {O} output channels")
+        bptr = cnp.PyArray_DATA(b)
+    cdef int rc
+    cdef Py_ssize_t kh = w.shape[2], kw = w.shape[3]
+    cdef Py_ssize_t H = x.shape[2], W = x.shape[3], OH = y.shape[2], OW = y.shape[3]
+    cdef Py_ssize_t n_ = N, c_ = C, o_ = O
+    cdef bint f32 = x.dtype == np.float32
+    with nogil:
+        if f32:
+            rc = _conv_fwd(<float*>cnp.PyArray_DATA(x), <float*>cnp.PyArray_DATA(w),
+                           <float*>bptr,
+                           <float*>cnp.PyArray_DATA(y), n_, c_, H, W, o_, kh, kw, sh, sw, ph, pw,
+                           dh, dw, OH, OW, groups)
+        else:
+            rc = _conv_fwd(<double*>cnp.PyArray_DATA(x), <double*>cnp.PyArray_DATA(w),
+                           <double*>bptr,
+                           <double*>cnp.PyArray_DATA(y), n_, c_, H, W, o_, kh, kw, sh, sw, ph, pw,
+                           dh, dw, OH, OW, groups)
+    if rc:
+        raise MemoryError("conv2d: could not allocate the im2col buffer")
+
+
+def conv2d_input_grad(ndarray gy, ndarray w, ndarray gx, Py_ssize_t sh, Py_ssize_t sw,
+                      Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups):
+    """``gx`` (N, C, H, W) = gradient of conv2d w.r.t. its input (also conv_transpose2d's forward)."""
+    _check_geometry(sh, sw, ph, pw, dh, dw)
+    N, C, O = _conv_dims(gx, w, gy, groups)
+    cdef int rc
+    cdef Py_ssize_t kh = w.shape[2], kw = w.shape[3]
+    cdef Py_ssize_t H = gx.shape[2], W = gx.shape[3], OH = gy.shape[2], OW = gy.shape[3]
+    cdef Py_ssize_t n_ = N, c_ = C, o_ = O
+    cdef bint f32 = gx.dtype == np.float32
+    with nogil:
+        if f32:
+            rc = _conv_input_grad(<float*>cnp.PyArray_DATA(gy), <float*>cnp.PyArray_DATA(w),
+                                  <float*>cnp.PyArray_DATA(gx), n_, c_, H, W, o_, kh, kw, sh, sw,
+                                  ph, pw, dh, dw, OH, OW, groups)
+        else:
+            rc = _conv_input_grad(<double*>cnp.PyArray_DATA(gy), <double*>cnp.PyArray_DATA(w),
+                                  <double*>cnp.PyArray_DATA(gx), n_, c_, H, W, o_, kh, kw, sh, sw,
+                                  ph, pw, dh, dw, OH, OW, groups)
+    if rc:
+        raise MemoryError("conv2d backward: could not allocate the im2col buffer")
+
+
+def conv2d_weight_grad(ndarray x, ndarray gy, ndarray gw, Py_ssize_t sh, Py_ssize_t sw,
+                       Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t dh, Py_ssize_t dw,
+                       Py_ssize_t groups):
+    """``gw`` (O, C/groups, kh, kw) = gradient of conv2d w.r.t. its weight, summed over the batch."""
+    _check_geometry(sh, sw, ph, pw, dh, dw)
+    N, C, O = _conv_dims(x, gw, gy, groups)
+    cdef int rc
+    cdef Py_ssize_t kh = gw.shape[2], kw = gw.shape[3]
+    cdef Py_ssize_t H = x.shape[2], W = x.shape[3], OH = gy.shape[2], OW = gy.shape[3]
+    cdef Py_ssize_t n_ = N, c_ = C, o_ = O
+    cdef bint f32 = x.dtype == np.float32
+    with nogil:
+        if f32:
+            rc = _conv_weight_grad(<float*>cnp.PyArray_DATA(x), <float*>cnp.PyArray_DATA(gy),
+                                   <float*>cnp.PyArray_DATA(gw), n_, c_, H, W, o_, kh, kw, sh, sw,
+                                   ph, pw, dh, dw, OH, OW, groups)
+        else:
+            rc = _conv_weight_grad(<double*>cnp.PyArray_DATA(x), <double*>cnp.PyArray_DATA(gy),
+                                   <double*>cnp.PyArray_DATA(gw), n_, c_, H, W, o_, kh, kw, sh, sw,
+                                   ph, pw, dh, dw, OH, OW, groups)
+    if rc:
+        raise MemoryError("conv2d backward: could not allocate the im2col buffer")

@@ -1,0 +1,292 @@
+"""Normalization and resizing for ``nn.functional``: batch, layer and group norm, interpolate.
+
+The norms run fused kernels (``neurarust/_core/norm.pyx``): forward computes
+mean and variance in one pass and writes the normalized output in a second;
+backward computes every gradient of a statistics group in one kernel.  Those
+backward kernels are not themselves differentiable: a second derivative
+through a norm (``create_graph=True``) raises instead of being silently
+wrong.  ``interpolate`` is written with differentiable tensor ops.
+
+Example:
+    >>> import neurarust as nr
+    >>> from neurarust.nn._functional_norm import layer_norm
+    >>> layer_norm(nr.tensor([[1.0, 3.0]]), (2,))
+    tensor([[-1.0000,  1.0000]])
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional, Sequence, Union
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..autograd.grad_mode import GradMode, no_grad
+from ..dtypes import float32, float64
+from ..errors import AutogradError, DTypeError, ShapeError
+from ..ops._util import backend, common_device, wrap
+
+__all__ = ["batch_norm", "layer_norm", "group_norm", "interpolate"]
+
+
+def _check(op, x, *params):
+    common_device(op, x, *params)
+    for t in (x,) + params:
+        if t is not None and t._dtype is not x._dtype:
+            raise DTypeError(f"{op}: expected {'input' if t is x else 'weight and bias'} of dtype "
+                             f"{x._dtype.name}, got {t._dtype.name}")
+    if x._dtype is not float32 and x._dtype is not float64:
+        raise DTypeError(f"{op}: expected a float32 or float64 input, got {x._dtype.name}")
+
+
+def _no_double_backward(op):
+    if GradMode.enabled:
+        raise AutogradError(f"{op}: double backward (create_graph=True) is not supported; its "
+                            f"backward kernel is not differentiable")
+
+
+def _data(t):
+    return None if t is None else t._data.reshape(-1)
+
+
+def _as(bk, arr, shape):
+    """``arr`` viewed with ``shape`` (copied first only when it is not C-contiguous)."""
+    if not bk.is_c_contiguous(arr):
+        arr = bk.contiguous(arr)
+    return bk.reshape_view(arr, shape)
+
+
+class NativeBatchNorm(Function):
+    """Batch norm over an (N, C, S) view; the backward kernel is not differentiable."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, running_mean, running_var, training, eps, stats_out):
+        bk = backend(x)
+        mean = rstd = None
+        if not training:
+            mean = running_mean._data
+            rstd = 1.0 / np.sqrt(running_var._data.astype(np.float64) + eps)
+        x3 = _as(bk, x._data, (x.shape[0], x.shape[1], -1))
+        y, mean, rstd, var = bk.batch_norm(x3, _data(weight), _data(bias), mean, rstd, eps, training)
+        ctx.save_for_backward(x, weight)
+        ctx.stats = (mean, rstd, training)
+        stats_out.extend((mean, var))
+        return wrap(bk.reshape_view(y, x._data.shape), x._device, x._dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        _no_double_backward("batch_norm")
+        x, weight = ctx.saved_tensors
+        mean, rstd, training = ctx.stats
+        bk = backend(x)
+        shape3 = (x.shape[0], x.shape[1], -1)
+        gx, gw, gb = bk.batch_norm_backward(_as(bk, g._data, shape3), _as(bk, x._data, shape3), mean,
+                                            rstd, _data(weight), ctx.needs_input_grad[:3], training)
+        if gx is not None:
+            gx = bk.reshape_view(gx, x._data.shape)
+        dev, dt = x._device, x._dtype
+        return tuple(None if a is None else wrap(a, dev, dt) for a in (gx, gw, gb)) + (None,) * 5
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5):
+    """Batch normalization over dim 1 of an (N, C, *) input.
+
+    In training, batch statistics are used and the running buffers (when
+    given) are updated in place: ``running = (1 - momentum) * running +
+    momentum * batch_stat`` (the variance unbiased).  Otherwise the running
+    statistics normalize.
+
+    Example:
+        >>> import neurarust as nr
+        >>> from neurarust.nn._functional_norm import batch_norm
+        >>> rm, rv = nr.zeros(1), nr.ones(1)
+        >>> batch_norm(nr.tensor([[1.0], [3.0]]), rm, rv, training=True, eps=0.0).flatten(), rm
+        (tensor([-1.,  1.]), tensor([0.2000]))
+    """
+    _check("batch_norm", input, weight, bias)
+    if input.ndim < 2:
+        raise ShapeError(f"batch_norm: expected an input with at least 2 dims (N, C, *), got "
+                         f"{list(input.shape)}")
+    n, c = input.shape[0], input.shape[1]
+    for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
+                    ("running_var", running_var)):
+        if t is not None and tuple(t.shape) != (c,):
+            raise ShapeError(f"batch_norm: {name} should contain {c} elements not {t.numel()}")
+    if not training and (running_mean is None or running_var is None):
+        raise ValueError("batch_norm: running_mean and running_var must be defined in evaluation mode")
+    size = input.numel() // c if c else 0
+    if training and size <= 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size "
+                         f"{list(input.shape)}")
+    stats = []  # the kernel's float64 batch mean and biased variance come back here
+    y = NativeBatchNorm.apply(input, weight, bias, running_mean, running_var, bool(training), eps,
+                              stats)
+    if training and (running_mean is not None or running_var is not None):
+        mean, var = stats
+        with no_grad():
+            dev = input._device
+            if running_mean is not None:
+                running_mean.mul_(1.0 - momentum).add_(wrap(mean, dev).to(running_mean.dtype),
+                                                       alpha=momentum)
+            if running_var is not None:
+                unbiased = wrap(var * (size / (size - 1)), dev).to(running_var.dtype)
+                running_var.mul_(1.0 - momentum).add_(unbiased, alpha=momentum)
+    return y
+
+
+class NativeLayerNorm(Function):
+    """Layer or group norm (``groups == 0``: layer norm of the rows of a 2-D view)."""
+
+    @staticmethod
+    def forward(ctx, x, view_shape, weight, bias, groups, eps):
+        bk = backend(x)
+        y, mean, rstd = bk.group_norm(_as(bk, x._data, view_shape), groups, _data(weight),
+                                      _data(bias), eps)
+        ctx.save_for_backward(x, weight)
+        ctx.stats = (groups, mean, rstd, view_shape)
+        ctx.shapes = (None if weight is None else tuple(weight.shape),
+                      None if bias is None else tuple(bias.shape))
+        return wrap(bk.reshape_view(y, x._data.shape), x._device, x._dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        _no_double_backward("layer_norm/group_norm")
+        x, weight = ctx.saved_tensors
+        groups, mean, rstd, view_shape = ctx.stats
+        bk = backend(x)
+        needs = (ctx.needs_input_grad[0],) + tuple(ctx.needs_input_grad[2:4])
+        gx, gw, gb = bk.group_norm_backward(_as(bk, g._data, view_shape), _as(bk, x._data, view_shape),
+                                            groups, mean, rstd, _data(weight), needs)
+        dev, dt = x._device, x._dtype
+        out = [None if gx is None else wrap(bk.reshape_view(gx, x._data.shape), dev, dt), None]
+        for a, shape in zip((gw, gb), ctx.shapes):
+            out.append(None if a is None else wrap(a.reshape(shape), dev, dt))
+        return tuple(out) + (None, None)
+
+
+class NativeGroupNorm(NativeLayerNorm):
+    """Recorded as ``NativeGroupNormBackward0``, as in torch."""
+
+
+def layer_norm(input, normalized_shape: Sequence[int], weight=None, bias=None, eps: float = 1e-5):
+    """Normalizes over the trailing ``normalized_shape`` dims, then applies ``weight``/``bias``.
+
+    Example:
+        >>> import neurarust as nr
+        >>> from neurarust.nn._functional_norm import layer_norm
+        >>> layer_norm(nr.tensor([[0.0, 2.0], [1.0, 5.0]]), [2], bias=nr.tensor([1.0, 1.0]), eps=0.0)
+        tensor([[0., 2.],
+                [0., 2.]])
+    """
+    _check("layer_norm", input, weight, bias)
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    nd = len(shape)
+    if nd == 0 or tuple(input.shape[input.ndim - nd:]) != shape or input.ndim < nd:
+        raise ShapeError(f"Given normalized_shape={list(shape)}, expected input with shape "
+                         f"[*, {', '.join(map(str, shape))}], but got input of size{list(input.shape)}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != shape:
+            raise ShapeError(f"layer_norm: expected {name} of shape {list(shape)}, got {list(t.shape)}")
+    d = math.prod(shape)
+    return NativeLayerNorm.apply(input, (input.numel() // d if d else 0, d), weight, bias, 0, eps)
+
+
+def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5):
+    """Normalizes each group of ``C / num_groups`` channels per sample of an (N, C, *) input.
+
+    Example:
+        >>> import neurarust as nr
+        >>> from neurarust.nn._functional_norm import group_norm
+        >>> group_norm(nr.tensor([[1.0, 3.0, 5.0, 5.0]]), 2)
+        tensor([[-1.0000,  1.0000,  0.0000,  0.0000]])
+    """
+    _check("group_norm", input, weight, bias)
+    if input.ndim < 2:
+        raise ShapeError(f"group_norm: expected an input with at least 2 dims (N, C, *), got "
+                         f"{list(input.shape)}")
+    n, c = input.shape[0], input.shape[1]
+    if num_groups < 1 or c % num_groups:
+        raise ValueError(f"Expected number of channels in input to be divisible by num_groups, but "
+                         f"got input of shape {list(input.shape)} and num_groups={num_groups}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != (c,):
+            raise ShapeError(f"group_norm: expected {name} of shape [{c}], got {list(t.shape)}")
+    return NativeGroupNorm.apply(input, (n, c, input.numel() // (n * c) if n * c else 0), weight,
+                                 bias, int(num_groups), eps)
+
+
+# ------------------------------------------------------------- interpolate
+def _source_scale(n_in, n_out, align_corners, scale_factor):
+    if align_corners:
+        return (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+    return 1.0 / scale_factor if scale_factor is not None else n_in / n_out
+
+
+def _axis_nearest(x, dim, n_out, scale_factor):
+    n_in = x.shape[dim]
+    scale = np.float32(_source_scale(n_in, n_out, False, scale_factor))
+    # torch computes the source index in float32: floor(dst * scale), clipped
+    src = np.minimum(np.floor(np.arange(n_out, dtype=np.float32) * scale).astype(np.int64), n_in - 1)
+    return x.index_select(dim, wrap(src, x._device))
+
+
+def _axis_linear(x, dim, n_out, align_corners, scale_factor):
+    n_in = x.shape[dim]
+    scale = _source_scale(n_in, n_out, align_corners, scale_factor)
+    dst = np.arange(n_out, dtype=np.float64)
+    src = dst * scale if align_corners else np.maximum((dst + 0.5) * scale - 0.5, 0.0)
+    lo = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    hi = np.minimum(lo + 1, n_in - 1)
+    lam = (src - lo).astype(x._dtype.numpy)
+    shape = [1] * x.ndim
+    shape[dim] = n_out
+    lam_t = wrap(lam.reshape(shape), x._device)
+    a = x.index_select(dim, wrap(lo, x._device))
+    b = x.index_select(dim, wrap(hi, x._device))
+    return a + (b - a) * lam_t
+
+
+def interpolate(input, size: Optional[Union[int, Sequence[int]]] = None,
+                scale_factor: Optional[Union[float, Sequence[float]]] = None, mode: str = "nearest",
+                align_corners: Optional[bool] = None, recompute_scale_factor: Optional[bool] = None,
+                antialias: bool = False):
+    """Resizes an (N, C, H, W) input with ``'nearest'`` or ``'bilinear'`` sampling.
+
+    Example:
+        >>> import neurarust as nr
+        >>> from neurarust.nn._functional_norm import interpolate
+        >>> interpolate(nr.tensor([[[[1.0, 2.0]]]]), scale_factor=2, mode="bilinear")
+        tensor([[[[1.0000, 1.2500, 1.7500, 2.0000],
+                  [1.0000, 1.2500, 1.7500, 2.0000]]]])
+    """
+    if mode not in ("nearest", "bilinear"):
+        raise NotImplementedError(f"interpolate: mode {mode!r} is not implemented (use 'nearest' or 'bilinear')")
+    if input.ndim != 4:
+        raise NotImplementedError(f"interpolate: only 4-D (N, C, H, W) inputs are supported, got "
+                                  f"{input.ndim}D input of size {list(input.shape)}")
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not implemented")
+    if mode == "nearest" and align_corners is not None:
+        raise ValueError("align_corners option can only be set with the interpolating modes: "
+                         "linear | bilinear | bicubic | trilinear")
+    if (size is None) == (scale_factor is None):
+        raise ValueError("only one of size or scale_factor should be defined")
+    hw = tuple(input.shape[2:])
+    if size is not None:
+        out = (size, size) if isinstance(size, int) else tuple(int(s) for s in size)
+        scales = (None, None)
+    else:
+        scales = (scale_factor,) * 2 if isinstance(scale_factor, (int, float)) else tuple(scale_factor)
+        out = tuple(int(math.floor(n * s)) for n, s in zip(hw, scales))
+        if recompute_scale_factor:
+            scales = (None, None)
+    if len(out) != 2 or min(out) < 1:
+        raise ValueError(f"interpolate: invalid output size {out} for input {list(input.shape)}")
+    y = input
+    for dim, n_out, sf in ((2, out[0], scales[0]), (3, out[1], scales[1])):
+        if mode == "nearest":
+            y = _axis_nearest(y, dim, n_out, sf)
+        else:
+            y = _axis_linear(y, dim, n_out, bool(align_corners), sf)
+    return y
