@@ -50,7 +50,7 @@ from ._tensor import Size, Tensor
 from . import _tensor_methods  # noqa: F401,E402  (binds ops as Tensor methods)
 from . import autograd  # noqa: E402
 from . import testing  # noqa: E402,F401  (torch.testing's counterpart: assert_close)
-from . import nn, utils  # noqa: E402,F401
+from . import nn, optim, utils  # noqa: E402,F401
 from .serialization import (SerializationError, load, load_state_dict_from_safetensors,  # noqa: E402
                             save, save_safetensors)
 
