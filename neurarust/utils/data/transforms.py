@@ -22,6 +22,7 @@ import numpy as np
 
 from ..._core.tensor_base import TensorBase
 from ...dtypes import get_default_dtype
+from ...autograd.grad_mode import no_grad
 from ...ops.creation import from_numpy
 from ...ops.random import rand, randint
 
@@ -318,26 +319,6 @@ class RandomCrop:
         return f"{type(self).__name__}(size={self.size}, padding={self.padding})"
 
 
-def _resize_axis(arr: np.ndarray, axis: int, out_size: int, mode: str) -> np.ndarray:
-    # Separable resampling with F.interpolate's conventions (align_corners=False).
-    in_size = arr.shape[axis]
-    if in_size == out_size:
-        return arr
-    scale = in_size / out_size
-    dst = np.arange(out_size, dtype=np.float64)
-    if mode == "nearest":
-        src = np.minimum(np.floor(dst * scale).astype(np.int64), in_size - 1)
-        return np.take(arr, src, axis=axis)
-    src = np.maximum((dst + 0.5) * scale - 0.5, 0.0)
-    i0 = np.minimum(np.floor(src).astype(np.int64), in_size - 1)
-    i1 = np.minimum(i0 + 1, in_size - 1)
-    lam = (src - i0).astype(arr.dtype)
-    shape = [1] * arr.ndim
-    shape[axis] = out_size
-    lam = lam.reshape(shape)
-    return np.take(arr, i0, axis=axis) * (1 - lam) + np.take(arr, i1, axis=axis) * lam
-
-
 class Resize:
     """Resize to ``size``: ``(h, w)``, or an int for the smaller edge (aspect ratio kept).
 
@@ -376,14 +357,22 @@ class Resize:
         arr, was_tensor = _to_numpy(img)
         _check_image(arr, "Resize")
         th, tw = self._target(*arr.shape[-2:])
-        if self.interpolation == "nearest":
-            out = _resize_axis(_resize_axis(arr, arr.ndim - 2, th, "nearest"), arr.ndim - 1, tw, "nearest")
-            return _back(np.ascontiguousarray(out), was_tensor)
+        from ...nn.functional import interpolate  # nn imports data lazily too: no cycle at import
+
         work = arr if arr.dtype.kind == "f" else arr.astype(np.float32)
-        out = _resize_axis(_resize_axis(work, arr.ndim - 2, th, "bilinear"), arr.ndim - 1, tw, "bilinear")
-        if arr.dtype.kind in "iu":
-            info = np.iinfo(arr.dtype)
-            out = np.clip(np.round(out), info.min, info.max).astype(arr.dtype)
+        batch = work.reshape((1, -1) + work.shape[-2:])  # (1, C, H, W) as interpolate wants
+        with no_grad():
+            resized = interpolate(from_numpy(np.ascontiguousarray(batch)), size=(th, tw),
+                                  mode=self.interpolation,
+                                  align_corners=False if self.interpolation == "bilinear" else None)
+        out = resized.numpy().reshape(arr.shape[:-2] + (th, tw))
+        if arr.dtype.kind in "iub":
+            if self.interpolation == "nearest":
+                out = out.astype(arr.dtype)
+            else:
+                info = np.iinfo(arr.dtype) if arr.dtype.kind != "b" else None
+                out = np.round(out)
+                out = (np.clip(out, info.min, info.max) if info else out).astype(arr.dtype)
         return _back(np.ascontiguousarray(out), was_tensor)
 
     def __repr__(self) -> str:
