@@ -275,44 +275,30 @@ def _minmax_backward(ctx, g, greater):
             sum_to(where(b_loses, 0.0, shared), b.shape) if nb else None)
 
 
-class Remainder(Function):
-    op = "remainder"
+def _modulus_function(name, op, rounding_mode):
+    """remainder and fmod: d/da = 1, d/db = -(a / b rounded the way the op rounds)."""
 
-    @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a if isinstance(a, TensorBase) else None,
                               b if isinstance(b, TensorBase) else None)
         ctx.scalars = _scalars_only(a, b)
-        data, dev = _binary_data("remainder", a, b, result_type(a, b))
+        data, dev = _binary_data(op, a, b, result_type(a, b))
         return wrap(data, dev)
 
-    @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         a = ctx.scalars[0] if a is None else a
         b = ctx.scalars[1] if b is None else b
         na, nb = ctx.needs_input_grad
         return (sum_to(g, a.shape) if na else None,
-                sum_to(-g * div(a, b, rounding_mode="floor"), b.shape) if nb else None)
+                sum_to(-g * div(a, b, rounding_mode=rounding_mode), b.shape) if nb else None)
+
+    return type(name, (Function,), {"forward": staticmethod(forward), "backward": staticmethod(backward),
+                                    "__module__": __name__})
 
 
-class Fmod(Function):
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a if isinstance(a, TensorBase) else None,
-                              b if isinstance(b, TensorBase) else None)
-        ctx.scalars = _scalars_only(a, b)
-        data, dev = _binary_data("fmod", a, b, result_type(a, b))
-        return wrap(data, dev)
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        a = ctx.scalars[0] if a is None else a
-        b = ctx.scalars[1] if b is None else b
-        na, nb = ctx.needs_input_grad
-        return (sum_to(g, a.shape) if na else None,
-                sum_to(-g * div(a, b, rounding_mode="trunc"), b.shape) if nb else None)
+Remainder = _modulus_function("Remainder", "remainder", "floor")
+Fmod = _modulus_function("Fmod", "fmod", "trunc")
 
 
 def _check_tensor_arg(op, x):
