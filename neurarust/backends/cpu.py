@@ -85,8 +85,6 @@ class CPUBackend(CPUBackendCore):
         K.copy(arr, out)
         return out
 
-    def expand(self, arr, shape):
-        return np.broadcast_to(arr, shape)
 
     # ------------------------------------------------------------ elementwise
     def where(self, cond, a, b):
@@ -212,14 +210,8 @@ class CPUBackend(CPUBackendCore):
     def flip(self, a, axes):
         return np.array(np.flip(a, axes), order="C", copy=True)
 
-    def roll(self, a, shifts, axes):
-        return np.roll(a, shifts, axes)
 
-    def tile(self, a, reps):
-        return np.tile(a, reps)
 
-    def repeat_interleave(self, a, repeats, axis):
-        return np.repeat(a, repeats, axis)
 
     def tri(self, a, diagonal, upper):
         rows, cols = a.shape[-2:]
