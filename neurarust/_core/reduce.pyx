@@ -14,7 +14,6 @@ import numpy as np
 cimport numpy as cnp
 from libc.stddef cimport ptrdiff_t
 from libc.stdint cimport int64_t
-from libc.stdlib cimport free, malloc
 
 cnp.import_array()
 
@@ -219,7 +218,8 @@ cdef int _axis_flag(str fname, cnp.ndarray a, int axis, unsigned char *flags) ex
     cdef int ndim = a.ndim, d
     if ndim == 0:
         if axis != 0 and axis != -1:
-            raise ValueError(f"{fname}(): axis {axis} out of range for a 0-d input; expected 0 or -1")
+            raise ValueError(f"{fname}(): axis {axis} out of range for a 0-d input; "
+                             f"expected 0 or -1")
         return 0
     if not 0 <= axis < ndim:
         raise ValueError(f"{fname}(): axis {axis} out of range for input of shape {_shape(a)}; "
@@ -289,7 +289,8 @@ def reduce(str op, cnp.ndarray a not None, tuple axes not None, cnp.ndarray out 
     op: sum, prod, max, min, all, any.  ``out`` has a's shape without the
     reduced dims; its dtype is int64 for sum/prod of bool/integer input,
     bool for all/any, a's dtype otherwise.  Floating sums and products
-    accumulate in float64 with a fixed blocked pairwise order.
+    accumulate in float64 (float32 sums via short float32 partials) in a
+    fixed blocked pairwise order.
     """
     if op not in _REDUCE_OPS:
         raise ValueError(f"reduce(): unknown op {op!r}; expected one of {', '.join(_REDUCE_OPS)}")
@@ -308,7 +309,8 @@ def reduce(str op, cnp.ndarray a not None, tuple axes not None, cnp.ndarray out 
     _run_reduce(op_code, code, _aligned(a), flags, out, NULL)
 
 
-def arg_reduce(str op, cnp.ndarray a not None, int axis, values_out, cnp.ndarray indices_out not None):
+def arg_reduce(str op, cnp.ndarray a not None, int axis, values_out,
+               cnp.ndarray indices_out not None):
     """Index (int64) and optionally value of the max/min along ``axis``.
 
     Ties resolve to the first occurrence; NaN counts as the extreme (first

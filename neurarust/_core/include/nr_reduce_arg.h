@@ -15,7 +15,8 @@ typedef struct {
     int itemsize;
     /* n >= 1; *best_index is relative to p. */
     void (*run)(const char *p, ptrdiff_t n, ptrdiff_t stride, nr_acc *best, int64_t *best_index);
-    void (*rowinit)(void *best, int64_t *best_index, const char *row, ptrdiff_t n, ptrdiff_t stride);
+    void (*rowinit)(void *best, int64_t *best_index, const char *row, ptrdiff_t n,
+                    ptrdiff_t stride);
     void (*rowacc)(void *best, int64_t *best_index, const char *row, ptrdiff_t n,
                    ptrdiff_t stride, int64_t row_index);
     int (*prefer)(const nr_acc *v, int64_t i, const nr_acc *best, int64_t best_i);
@@ -24,55 +25,53 @@ typedef struct {
 #define NR_BETTER_MAX(x, y) ((x) > (y) || ((x) != (x) && (y) == (y)))
 #define NR_BETTER_MIN(x, y) ((x) < (y) || ((x) != (x) && (y) == (y)))
 #define NR_SAME_VALUE(x, y) ((x) == (y) || ((x) != (x) && (y) != (y)))
-#define NR_ARG_LANES 16
+#define NR_ARG_LANES 64
+#define NR_ARG_PROBE 64
 
-#define NR_ARG_RUN_BODY(T, BETTER, AT)                                            \
-    if (n < 2 * NR_ARG_LANES) {                                                   \
-        T b = AT(0);                                                              \
-        int64_t bi = 0;                                                           \
-        for (ptrdiff_t i = 1; i < n; i++) {                                       \
-            T v = AT(i);                                                          \
-            if (BETTER(v, b)) { b = v; bi = i; }                                  \
-        }                                                                         \
-        *(T *)best = b;                                                           \
-        *best_index = bi;                                                         \
-        return;                                                                   \
-    }                                                                             \
-    T lv[NR_ARG_LANES];                                                           \
-    int64_t li[NR_ARG_LANES];                                                     \
-    ptrdiff_t i = NR_ARG_LANES;                                                   \
-    for (int j = 0; j < NR_ARG_LANES; j++) { lv[j] = AT(j); li[j] = j; }          \
+/* Two passes over a block that stays in cache: the extreme value with
+ * vectorized lanes (NaN wins), then the first element equal to it, probed
+ * NR_ARG_PROBE elements at a time.  Equal-comparing values (-0.0 and 0.0)
+ * therefore resolve to the first occurrence, and the value reported is that
+ * element itself. */
+#define NR_ARG_RUN_BODY(T, STEP, AT)                                              \
+    T lane[NR_ARG_LANES];                                                         \
+    ptrdiff_t i = 0;                                                              \
+    for (int j = 0; j < NR_ARG_LANES; j++) lane[j] = AT(0);                       \
     for (; i + NR_ARG_LANES <= n; i += NR_ARG_LANES)                              \
-        for (int j = 0; j < NR_ARG_LANES; j++) {                                  \
-            T v = AT(i + j);                                                      \
-            int better = BETTER(v, lv[j]);                                        \
-            lv[j] = better ? v : lv[j];                                           \
-            li[j] = better ? (int64_t)(i + j) : li[j];                            \
+        for (int j = 0; j < NR_ARG_LANES; j++) STEP(lane[j], AT(i + j));          \
+    for (int j = 0; i + j < n; j++) STEP(lane[j], AT(i + j));                     \
+    for (int w = NR_ARG_LANES / 2; w >= 1; w /= 2)                                \
+        for (int j = 0; j < w; j++) STEP(lane[j], lane[j + w]);                   \
+    const T target = lane[0];                                                     \
+    const int target_is_nan = target != target;                                   \
+    for (ptrdiff_t i0 = 0; i0 < n; i0 += NR_ARG_PROBE) {                          \
+        ptrdiff_t m = n - i0 < NR_ARG_PROBE ? n - i0 : NR_ARG_PROBE;              \
+        int hit = 0;                                                              \
+        if (target_is_nan)                                                        \
+            for (ptrdiff_t j = 0; j < m; j++) hit |= AT(i0 + j) != AT(i0 + j);    \
+        else                                                                      \
+            for (ptrdiff_t j = 0; j < m; j++) hit |= AT(i0 + j) == target;        \
+        if (!hit) continue;                                                       \
+        for (ptrdiff_t j = 0; j < m; j++) {                                       \
+            T v = AT(i0 + j);                                                     \
+            if (target_is_nan ? v != v : v == target) {                           \
+                *(T *)best = v;                                                   \
+                *best_index = i0 + j;                                             \
+                return;                                                           \
+            }                                                                     \
         }                                                                         \
-    for (int j = 0; i + j < n; j++) {                                             \
-        T v = AT(i + j);                                                          \
-        if (BETTER(v, lv[j])) { lv[j] = v; li[j] = i + j; }                       \
-    }                                                                             \
-    T b = lv[0];                                                                  \
-    int64_t bi = li[0];                                                           \
-    for (int j = 1; j < NR_ARG_LANES; j++)                                        \
-        if (BETTER(lv[j], b) || (NR_SAME_VALUE(lv[j], b) && li[j] < bi)) {        \
-            b = lv[j];                                                            \
-            bi = li[j];                                                           \
-        }                                                                         \
-    *(T *)best = b;                                                               \
-    *best_index = bi;
+    }
 
-#define NR_ARG_KERNEL(NAME, T, BETTER)                                            \
+#define NR_ARG_KERNEL(NAME, T, BETTER, STEP)                                      \
     NR_REDUCE_CLONES static void NAME##_run(const char *p, ptrdiff_t n, ptrdiff_t stride, \
                                           nr_acc *best, int64_t *best_index)      \
     {                                                                             \
         typedef T in_t;                                                           \
         if (stride == (ptrdiff_t)sizeof(T)) {                                     \
             const T *x = (const T *)p;                                            \
-            NR_ARG_RUN_BODY(T, BETTER, NR_AT_CONTIG)                              \
+            NR_ARG_RUN_BODY(T, STEP, NR_AT_CONTIG)                                \
         } else {                                                                  \
-            NR_ARG_RUN_BODY(T, BETTER, NR_AT_STRIDED)                             \
+            NR_ARG_RUN_BODY(T, STEP, NR_AT_STRIDED)                               \
         }                                                                         \
     }                                                                             \
     static void NAME##_rowinit(void *bv, int64_t *bi, const char *p, ptrdiff_t n, \
@@ -113,8 +112,8 @@ typedef struct {
                                        NAME##_rowacc, NAME##_prefer};
 
 #define NR_ARG_PAIR(SUFFIX, T)                                                    \
-    NR_ARG_KERNEL(nr_argmax_##SUFFIX, T, NR_BETTER_MAX)                           \
-    NR_ARG_KERNEL(nr_argmin_##SUFFIX, T, NR_BETTER_MIN)
+    NR_ARG_KERNEL(nr_argmax_##SUFFIX, T, NR_BETTER_MAX, NR_STEP_MAX)              \
+    NR_ARG_KERNEL(nr_argmin_##SUFFIX, T, NR_BETTER_MIN, NR_STEP_MIN)
 
 NR_ARG_PAIR(u8, uint8_t) /* also bool */
 NR_ARG_PAIR(i8, int8_t)
@@ -147,7 +146,8 @@ typedef struct {
     int n_outer_red;
 } nr_arg_runs;
 
-static inline void nr_arg_store(const nr_arg_job *job, ptrdiff_t out_off, const nr_acc *v, int64_t i)
+static inline void nr_arg_store(const nr_arg_job *job, ptrdiff_t out_off, const nr_acc *v,
+                                int64_t i)
 {
     ptrdiff_t flat = out_off / (ptrdiff_t)sizeof(int64_t);
     job->indices[flat] = i;
@@ -249,7 +249,8 @@ static int nr_arg_by_runs(const nr_arg_job *job)
             for (int t = 0; t < nt; t++) s.found[t] = 0;
             nr_run_parts(nt, nr_arg_split_part, &s);
             for (int t = 0; t < nt; t++)
-                if (s.found[t] && (!found || job->k->prefer(&s.best[t], s.best_i[t], &best, best_i))) {
+                if (s.found[t] &&
+                    (!found || job->k->prefer(&s.best[t], s.best_i[t], &best, best_i))) {
                     best = s.best[t];
                     best_i = s.best_i[t];
                     found = 1;

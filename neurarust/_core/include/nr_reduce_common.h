@@ -25,7 +25,8 @@
 #endif
 
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-#define NR_REDUCE_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#define NR_REDUCE_CLONES \
+    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define NR_REDUCE_CLONES
 #endif

@@ -37,7 +37,7 @@ typedef struct {
     const char *a;
     char *out;
     ptrdiff_t out_itemsize;
-    const double *center; /* NULL, or one float64 per output, C order */
+    const double *center; /* one float64 per output, C order; NULL unless the op is centered */
 } nr_reduce_job;
 
 static inline ptrdiff_t nr_min_pd(ptrdiff_t a, ptrdiff_t b) { return a < b ? a : b; }
@@ -288,8 +288,9 @@ static int nr_reduce_rows(const nr_reduce_job *job)
     c.n_outer_kept = p->n_kept - 1;
     c.rows = p->red_count;
     /* Chunk sizes follow the full width, never the (thread-dependent) tile. */
+    ptrdiff_t blocks = nr_ceil_div(c.rows, NR_ROW_BLOCK);
     ptrdiff_t chunk_blocks = nr_max_pd(nr_ceil_div(NR_CHUNK_MIN_ELEMS, NR_ROW_BLOCK * c.width),
-                                       nr_ceil_div(nr_ceil_div(c.rows, NR_ROW_BLOCK), NR_MAX_CHUNKS));
+                                       nr_ceil_div(blocks, NR_MAX_CHUNKS));
     c.chunk_rows = chunk_blocks * NR_ROW_BLOCK;
     c.n_chunks = nr_ceil_div(c.rows, c.chunk_rows);
 

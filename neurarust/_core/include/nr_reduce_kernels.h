@@ -10,10 +10,10 @@
  *          vector of accumulators; used when the reduced dims lie outside
  *          the contiguous one.
  * Accumulators: uint64 for integer sums and products (wrap-around without
- * signed-overflow UB), double for floating sums and products (float32
- * included: the loops are memory bound so it costs nothing, and it is far
- * more accurate than float pairwise sums), the input type for max/min,
- * uint8 for all/any.
+ * signed-overflow UB), double for floating sums and products, the input
+ * type for max/min, uint8 for all/any.  float32 sums form short partials
+ * in float32 first (see NR_LANE_LOOP), so they run at float32 speed with
+ * the accuracy of numpy's pairwise sum.
  *
  * Every kernel has a term function term(e, c): the value folded for
  * element e, given the output's "center" c (var's mean, logsumexp's max);
@@ -67,8 +67,16 @@ enum {
 #define NR_AT_CONTIG(k) (x[k])
 #define NR_AT_STRIDED(k) (*(const in_t *)(p + (k) * stride))
 
-/* A term narrower than the accumulator (exp in float, summed in double) is
- * staged through an array: gcc does not vectorize both in one loop. */
+/* Terms narrower than the accumulator (float32 summed in double) take a
+ * blocked path: LANES narrow lanes each absorb NR_NARROW_DEPTH terms, then
+ * flush into the wide lanes.  One widening per NR_NARROW_DEPTH elements
+ * keeps the loop as fast as a float32 sum (the widening is what costs on
+ * AVX-512), and the float32 error stays at the level of numpy's pairwise
+ * sum (at most NR_NARROW_DEPTH - 1 roundings per partial).  The remainder
+ * goes through a staging array: gcc will not vectorize a narrow term (exp)
+ * and its widening in one loop. */
+#define NR_NARROW_DEPTH 16
+
 #define NR_LANE_LOOP(NAME, LANES, STEP, AT)                                        \
     if (sizeof(NAME##_term_t) == sizeof(acc_t)) {                                  \
         for (; i + LANES <= n; i += LANES)                                         \
@@ -77,6 +85,19 @@ enum {
                 STEP(lane[j], v_);                                                 \
             }                                                                      \
     } else {                                                                       \
+        for (; i + LANES * NR_NARROW_DEPTH <= n; i += LANES * NR_NARROW_DEPTH) {   \
+            NAME##_term_t t_[LANES];                                               \
+            for (int j = 0; j < LANES; j++) t_[j] = 0;                             \
+            for (int k = 0; k < NR_NARROW_DEPTH; k++)                              \
+                for (int j = 0; j < LANES; j++) {                                  \
+                    NAME##_term_t v_ = NAME##_term(AT(i + k * LANES + j), c);      \
+                    STEP(t_[j], v_);                                               \
+                }                                                                  \
+            for (int j = 0; j < LANES; j++) {                                      \
+                acc_t v_ = t_[j];                                                  \
+                STEP(lane[j], v_);                                                 \
+            }                                                                      \
+        }                                                                          \
         for (; i + LANES <= n; i += LANES) {                                       \
             NAME##_term_t t_[LANES];                                               \
             for (int j = 0; j < LANES; j++) t_[j] = NAME##_term(AT(i + j), c);     \
@@ -91,13 +112,28 @@ enum {
         STEP(lane[j], v_);                                                         \
     }
 
-#define NR_ROW_AT(q) (*(const in_t *)(rows[q] + i * stride))
-#define NR_TREE_OF_EIGHT(NAME, STEP, ACC, E0, E1, E2, E3, E4, E5, E6, E7)         \
+/* Row folds.  The rows of a pass meet in a tree formed in the term type
+ * (float32 for float32 sums: one widening per eight rows, three roundings
+ * per element), then the tree joins the accumulator.  Narrow terms are
+ * staged through a small array, as in NR_LANE_LOOP, so both loops
+ * vectorize. */
+#define NR_ROW_STAGE 64
+#define NR_ROWS_CONTIG(q, i) (x##q[i])
+#define NR_ROWS_STRIDED(q, i) (*(const in_t *)(rows[q] + (i) * stride))
+#define NR_ROW_CONTIG(q, i) (x0[i])
+#define NR_ROW_STRIDED(q, i) (*(const in_t *)(p + (i) * stride))
+/* `centered` is a compile-time constant: kernels that use a center always
+ * get one, and an unconditional load is what lets the loop vectorize. */
+#define NR_CENTER_CONTIG(i) (centered ? (center_t)center[i] : (center_t)0)
+#define NR_CENTER_STRIDED(i) (centered ? (center_t)center[(i) * cs] : (center_t)0)
+
+#define NR_TREE_OF_ONE(NAME, STEP, OUT, ELEM, i) (OUT) = NAME##_term(ELEM(0, i), c);
+#define NR_TREE_OF_EIGHT(NAME, STEP, OUT, ELEM, i)                                 \
     {                                                                              \
-        acc_t t0 = NAME##_term(E0, c), t1 = NAME##_term(E1, c);                    \
-        acc_t t2 = NAME##_term(E2, c), t3 = NAME##_term(E3, c);                    \
-        acc_t t4 = NAME##_term(E4, c), t5 = NAME##_term(E5, c);                    \
-        acc_t t6 = NAME##_term(E6, c), t7 = NAME##_term(E7, c);                    \
+        NAME##_term_t t0 = NAME##_term(ELEM(0, i), c), t1 = NAME##_term(ELEM(1, i), c); \
+        NAME##_term_t t2 = NAME##_term(ELEM(2, i), c), t3 = NAME##_term(ELEM(3, i), c); \
+        NAME##_term_t t4 = NAME##_term(ELEM(4, i), c), t5 = NAME##_term(ELEM(5, i), c); \
+        NAME##_term_t t6 = NAME##_term(ELEM(6, i), c), t7 = NAME##_term(ELEM(7, i), c); \
         STEP(t0, t1);                                                              \
         STEP(t2, t3);                                                              \
         STEP(t4, t5);                                                              \
@@ -105,10 +141,35 @@ enum {
         STEP(t0, t2);                                                              \
         STEP(t4, t6);                                                              \
         STEP(t0, t4);                                                              \
-        STEP(ACC, t0);                                                             \
+        (OUT) = t0;                                                                \
     }
 
-#define NR_KERNEL(NAME, IN_T, ACC_T, OUT_T, CENTER_T, LANES, IDENT, STEP, FINISH)  \
+#define NR_ROWS_BODY(NAME, STEP, TREE, ELEM, CENTER)                               \
+    if (sizeof(NAME##_term_t) == sizeof(acc_t)) {                                  \
+        for (ptrdiff_t i = 0; i < n; i++) {                                        \
+            const center_t c = CENTER(i);                                          \
+            NAME##_term_t tree_;                                                   \
+            TREE(NAME, STEP, tree_, ELEM, i)                                       \
+            acc_t v_ = tree_;                                                      \
+            STEP(acc[i], v_);                                                      \
+        }                                                                          \
+    } else {                                                                       \
+        for (ptrdiff_t i0 = 0; i0 < n; i0 += NR_ROW_STAGE) {                       \
+            ptrdiff_t m = n - i0 < NR_ROW_STAGE ? n - i0 : NR_ROW_STAGE;           \
+            NAME##_term_t staged[NR_ROW_STAGE];                                    \
+            for (ptrdiff_t k = 0; k < m; k++) {                                    \
+                const ptrdiff_t i = i0 + k;                                        \
+                const center_t c = CENTER(i);                                      \
+                TREE(NAME, STEP, staged[k], ELEM, i)                               \
+            }                                                                      \
+            for (ptrdiff_t k = 0; k < m; k++) {                                    \
+                acc_t v_ = staged[k];                                              \
+                STEP(acc[i0 + k], v_);                                             \
+            }                                                                      \
+        }                                                                          \
+    }
+
+#define NR_KERNEL(NAME, IN_T, ACC_T, OUT_T, CENTER_T, CENTERED, LANES, IDENT, STEP, FINISH) \
     static void NAME##_init(void *acc, ptrdiff_t n)                                \
     {                                                                              \
         ACC_T *a = (ACC_T *)acc;                                                   \
@@ -145,30 +206,24 @@ enum {
     {                                                                              \
         typedef IN_T in_t;                                                         \
         typedef ACC_T acc_t;                                                       \
-        acc_t *acc = (acc_t *)accv;                                                \
+        typedef CENTER_T center_t;                                                 \
+        const int centered = CENTERED;                                             \
+        acc_t *restrict acc = (acc_t *)accv;                                       \
         if (stride == (ptrdiff_t)sizeof(in_t) && (cs == 1 || !center)) {           \
-            const in_t *x = (const in_t *)p;                                       \
-            for (ptrdiff_t i = 0; i < n; i++) {                                    \
-                const CENTER_T c = center ? (CENTER_T)center[i] : (CENTER_T)0;     \
-                acc_t v_ = NAME##_term(NR_AT_CONTIG(i), c);                        \
-                STEP(acc[i], v_);                                                  \
-            }                                                                      \
+            const in_t *restrict x0 = (const in_t *)p;                             \
+            NR_ROWS_BODY(NAME, STEP, NR_TREE_OF_ONE, NR_ROW_CONTIG, NR_CENTER_CONTIG) \
         } else {                                                                   \
-            for (ptrdiff_t i = 0; i < n; i++) {                                    \
-                const CENTER_T c = center ? (CENTER_T)center[i * cs] : (CENTER_T)0; \
-                acc_t v_ = NAME##_term(NR_AT_STRIDED(i), c);                       \
-                STEP(acc[i], v_);                                                  \
-            }                                                                      \
+            NR_ROWS_BODY(NAME, STEP, NR_TREE_OF_ONE, NR_ROW_STRIDED, NR_CENTER_STRIDED) \
         }                                                                          \
     }                                                                              \
-    /* Eight rows per pass: an eighth of the accumulator traffic.  The rows \
-     * meet in a fixed tree, acc + (((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7))). */   \
     NR_REDUCE_CLONES static void NAME##_rowacc8(void *accv, const char *const *rows, \
                                               ptrdiff_t n, ptrdiff_t stride,     \
                                               const double *center, ptrdiff_t cs) \
     {                                                                              \
         typedef IN_T in_t;                                                         \
         typedef ACC_T acc_t;                                                       \
+        typedef CENTER_T center_t;                                                 \
+        const int centered = CENTERED;                                             \
         acc_t *restrict acc = (acc_t *)accv;                                       \
         if (stride == (ptrdiff_t)sizeof(in_t) && (cs == 1 || !center)) {           \
             const in_t *restrict x0 = (const in_t *)rows[0];                       \
@@ -179,18 +234,9 @@ enum {
             const in_t *restrict x5 = (const in_t *)rows[5];                       \
             const in_t *restrict x6 = (const in_t *)rows[6];                       \
             const in_t *restrict x7 = (const in_t *)rows[7];                       \
-            for (ptrdiff_t i = 0; i < n; i++) {                                    \
-                const CENTER_T c = center ? (CENTER_T)center[i] : (CENTER_T)0;     \
-                NR_TREE_OF_EIGHT(NAME, STEP, acc[i], x0[i], x1[i], x2[i], x3[i],   \
-                                 x4[i], x5[i], x6[i], x7[i])                       \
-            }                                                                      \
+            NR_ROWS_BODY(NAME, STEP, NR_TREE_OF_EIGHT, NR_ROWS_CONTIG, NR_CENTER_CONTIG) \
         } else {                                                                   \
-            for (ptrdiff_t i = 0; i < n; i++) {                                    \
-                const CENTER_T c = center ? (CENTER_T)center[i * cs] : (CENTER_T)0; \
-                NR_TREE_OF_EIGHT(NAME, STEP, acc[i], NR_ROW_AT(0), NR_ROW_AT(1),   \
-                                 NR_ROW_AT(2), NR_ROW_AT(3), NR_ROW_AT(4),         \
-                                 NR_ROW_AT(5), NR_ROW_AT(6), NR_ROW_AT(7))         \
-            }                                                                      \
+            NR_ROWS_BODY(NAME, STEP, NR_TREE_OF_EIGHT, NR_ROWS_STRIDED, NR_CENTER_STRIDED) \
         }                                                                          \
     }                                                                              \
     static void NAME##_finish(char *out, ptrdiff_t os, const void *accv, ptrdiff_t n, \
@@ -223,7 +269,7 @@ enum {
 /* Plain fold with no center: term EXPR of element e. */
 #define NR_FOLD(NAME, IN_T, ACC_T, OUT_T, LANES, IDENT, EXPR, STEP, FINISH)         \
     NR_TERM(NAME, IN_T, ACC_T, double, EXPR)                                       \
-    NR_KERNEL(NAME, IN_T, ACC_T, OUT_T, double, LANES, IDENT, STEP, FINISH)
+    NR_KERNEL(NAME, IN_T, ACC_T, OUT_T, double, 0, LANES, IDENT, STEP, FINISH)
 
 /* sum / prod: integers (and bool) into int64; floats through double. */
 #define NR_INT_SUM_PROD(SUFFIX, IN_T, EXPR)                                        \
@@ -236,7 +282,8 @@ NR_INT_SUM_PROD(u8, uint8_t, e)
 NR_INT_SUM_PROD(i16, int16_t, (int64_t)e)
 NR_INT_SUM_PROD(i32, int32_t, (int64_t)e)
 NR_INT_SUM_PROD(i64, int64_t, e)
-NR_FOLD(nr_sum_f32, float, double, float, 32, 0.0, e, NR_STEP_ADD, NR_AS_F32)
+NR_TERM(nr_sum_f32, float, float, double, e) /* narrow term: the blocked fast path */
+NR_KERNEL(nr_sum_f32, float, double, float, double, 0, 64, 0.0, NR_STEP_ADD, NR_AS_F32)
 NR_FOLD(nr_prod_f32, float, double, float, 32, 1.0, e, NR_STEP_MUL, NR_AS_F32)
 NR_FOLD(nr_sum_f64, double, double, double, 32, 0.0, e, NR_STEP_ADD, NR_AS_IS)
 NR_FOLD(nr_prod_f64, double, double, double, 32, 1.0, e, NR_STEP_MUL, NR_AS_IS)
@@ -270,13 +317,13 @@ NR_ALL_ANY(f64, double)
 
 /* Centered kernels: var's squared deviations and logsumexp's exp sums. */
 NR_TERM(nr_sqdev_f32, float, double, double, ((double)e - c) * ((double)e - c))
-NR_KERNEL(nr_sqdev_f32, float, double, double, double, 32, 0.0, NR_STEP_ADD, NR_AS_IS)
+NR_KERNEL(nr_sqdev_f32, float, double, double, double, 1, 32, 0.0, NR_STEP_ADD, NR_AS_IS)
 NR_TERM(nr_sqdev_f64, double, double, double, (e - c) * (e - c))
-NR_KERNEL(nr_sqdev_f64, double, double, double, double, 32, 0.0, NR_STEP_ADD, NR_AS_IS)
+NR_KERNEL(nr_sqdev_f64, double, double, double, double, 1, 32, 0.0, NR_STEP_ADD, NR_AS_IS)
 NR_TERM(nr_sumexp_f32, float, float, float, nr_reduce_expf(e - c))
-NR_KERNEL(nr_sumexp_f32, float, double, float, float, 32, 0.0, NR_STEP_ADD, NR_LOGSUMEXP)
+NR_KERNEL(nr_sumexp_f32, float, double, float, float, 1, 64, 0.0, NR_STEP_ADD, NR_LOGSUMEXP)
 NR_TERM(nr_sumexp_f64, double, double, double, nr_reduce_exp(e - c))
-NR_KERNEL(nr_sumexp_f64, double, double, double, double, 32, 0.0, NR_STEP_ADD, NR_LOGSUMEXP)
+NR_KERNEL(nr_sumexp_f64, double, double, double, double, 1, 32, 0.0, NR_STEP_ADD, NR_LOGSUMEXP)
 
 /* NULL marks an (op, dtype) pair the op does not support. */
 static const nr_reduce_kernel *const nr_reduce_table[NR_NUM_OPS][NR_IN_NUM_DTYPES] = {
