@@ -41,7 +41,7 @@ import numpy as np
 
 cnp.import_array()
 
-__all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_input_grad", "conv2d_weight_grad"]
+__all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_input_grad", "conv2d_weight_grad", "empty"]
 
 ctypedef fused real:
     float
@@ -80,6 +80,60 @@ cdef inline Py_ssize_t _valid_hi(Py_ssize_t off, Py_ssize_t s, Py_ssize_t n, Py_
     return hi if hi < limit else limit
 
 
+cdef void _im2col_plane_same(const real* x, real* cols, Py_ssize_t ld, Py_ssize_t H, Py_ssize_t W,
+                             Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t ph, Py_ssize_t pw,
+                             Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t OH) noexcept nogil:
+    """:func:`_im2col_plane` for stride 1 with ``OW == W`` (e.g. 'same' padding).
+
+    Then a kernel offset is one flat shift: row (ki, kj) is ``x`` read from
+    ``(ki*dh - ph) * W + kj*dw - pw`` on, so the valid rows are ONE memcpy, and
+    only the few edge columns that wrapped into a neighbouring input row are
+    zeroed afterwards.  The row-by-row path issues 2-3 tiny library calls per
+    output row, which dominated the im2col of small (14x14) planes.
+    """
+    cdef Py_ssize_t ki, kj, oh, ow, off, lo, hi, oh0, oh1, shift, a, b
+    cdef real* dst
+    for ki in range(kh):
+        # output rows whose input row ih = oh + ki*dh - ph is inside [0, H)
+        oh0 = ph - ki * dh
+        if oh0 < 0:
+            oh0 = 0
+        oh1 = H + ph - ki * dh
+        if oh1 > OH:
+            oh1 = OH
+        if oh1 < oh0:
+            oh1 = oh0
+        for kj in range(kw):
+            dst = cols + (ki * kw + kj) * ld
+            off = kj * dw - pw
+            lo = _valid_lo(off, 1)
+            hi = _valid_hi(off, 1, W, W)
+            if hi < lo:
+                hi = lo
+            if oh0 > 0:
+                memset(dst, 0, oh0 * W * sizeof(real))
+            if oh1 < OH:
+                memset(dst + oh1 * W, 0, (OH - oh1) * W * sizeof(real))
+            if oh1 == oh0:
+                continue
+            shift = (ki * dh - ph) * W + off
+            # Flat range [a, b) of dst to copy, clipped so the source stays in the
+            # plane; everything clipped is an edge column, zeroed below anyway.
+            a = oh0 * W
+            b = oh1 * W
+            if a + shift < 0:
+                a = -shift
+            if b + shift > H * W:
+                b = H * W - shift
+            if b > a:
+                memcpy(dst + a, x + a + shift, (b - a) * sizeof(real))
+            for oh in range(oh0, oh1):
+                for ow in range(lo):
+                    dst[oh * W + ow] = 0
+                for ow in range(hi, W):
+                    dst[oh * W + ow] = 0
+
+
 cdef void _im2col_plane(const real* x, real* cols, Py_ssize_t H, Py_ssize_t W, Py_ssize_t kh,
                         Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
                         Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t OH, Py_ssize_t OW) noexcept nogil:
@@ -87,6 +141,9 @@ cdef void _im2col_plane(const real* x, real* cols, Py_ssize_t H, Py_ssize_t W, P
     cdef Py_ssize_t ki, kj, oh, ow, ih, off, lo, hi
     cdef real* dst
     cdef const real* src
+    if sh == 1 and sw == 1 and OW == W:
+        _im2col_plane_same(x, cols, OH * OW, H, W, kh, kw, ph, pw, dh, dw, OH)
+        return
     for ki in range(kh):
         for kj in range(kw):
             off = kj * dw - pw
@@ -432,3 +489,81 @@ def conv2d_weight_grad(ndarray x, ndarray gy, ndarray gw, Py_ssize_t sh, Py_ssiz
                                    ph, pw, dh, dw, OH, OW, groups)
     if rc:
         raise MemoryError("conv2d backward: could not allocate the im2col buffer")
+
+
+# ------------------------------------------------------------ output buffers
+# Large fresh arrays are the single largest cost of a small CNN's training step:
+# glibc serves them with mmap and gives them back on free, so every step faults
+# in (and the kernel zeroes) ~25 MB of new pages -- about as long as all three
+# conv GEMMs of the step.  ``empty`` hands out arrays backed by a block that
+# returns to a free list (keyed by byte size) when the last array or view using
+# it dies, so the next step reuses pages that are already mapped.  The free
+# list is capped; blocks beyond the cap are released.
+cdef dict _free_blocks = {}
+cdef Py_ssize_t _cached_bytes = 0
+cdef Py_ssize_t CACHE_LIMIT = 1 << 26
+cdef Py_ssize_t MIN_CACHED = 1 << 18
+
+
+cdef class _Block:
+    """Owns one malloc'd buffer; on deallocation the buffer goes back to the free list."""
+    cdef void* ptr
+    cdef Py_ssize_t nbytes
+
+    def __dealloc__(self):
+        global _cached_bytes
+        if self.ptr == NULL:
+            return
+        # Module globals may already be gone at interpreter shutdown.
+        if _free_blocks is not None and _cached_bytes + self.nbytes <= CACHE_LIMIT:
+            _free_blocks.setdefault(self.nbytes, []).append(<size_t>self.ptr)
+            _cached_bytes += self.nbytes
+        else:
+            free(self.ptr)
+        self.ptr = NULL
+
+
+def empty(shape, dtype):
+    """Like ``np.empty(shape, dtype)`` (C order), reusing the pages of dead arrays of the same size.
+
+    Example:
+        >>> import numpy as np
+        >>> from neurarust._core import conv
+        >>> a = conv.empty((512, 256), np.float32)
+        >>> a.shape, a.dtype, a.flags.c_contiguous, a.flags.writeable
+        ((512, 256), dtype('float32'), True, True)
+    """
+    global _cached_bytes
+    cdef object dt = np.dtype(dtype)
+    cdef tuple shp = tuple(shape)
+    cdef Py_ssize_t count = 1, d, nbytes
+    for d in shp:
+        if d < 0:
+            raise ValueError(f"empty: negative dimension in shape {shp}")
+        count *= d
+    nbytes = count * dt.itemsize
+    if nbytes < MIN_CACHED or dt.hasobject or not dt.isnative or len(shp) > 32:
+        return np.empty(shp, dt)
+    cdef list blocks = _free_blocks.get(nbytes)
+    cdef void* ptr
+    if blocks:
+        ptr = <void*><size_t>blocks.pop()
+        _cached_bytes -= nbytes
+    else:
+        ptr = malloc(nbytes)
+        if ptr == NULL:
+            raise MemoryError(f"empty: cannot allocate {nbytes} bytes")
+    cdef _Block blk = _Block.__new__(_Block)
+    blk.ptr = ptr
+    blk.nbytes = nbytes
+    cdef cnp.npy_intp dims[32]
+    for d in range(len(shp)):
+        dims[d] = shp[d]
+    cdef ndarray arr = cnp.PyArray_SimpleNewFromData(<int>len(shp), dims, dt.num, ptr)
+    cnp.set_array_base(arr, blk)
+    return arr
+
+
+def _cache_info():
+    """(bytes held in the free list, number of free blocks) -- for tests."""
+    return _cached_bytes, sum(len(v) for v in _free_blocks.values())

@@ -373,64 +373,68 @@ def _conv_methods():
     from .._core import norm as NK
     from .._core import pool as P
 
+    # Outputs come from conv.empty: it reuses the pages of dead arrays instead of
+    # faulting in fresh ones every step (see the note in conv.pyx).
+    empty = C.empty
+
     def im2col(self, x, kernel, stride, padding, dilation, out_hw):
         """(N, C, H, W) -> (N, C*kh*kw, OH*OW); ``padding`` is the leading (top, left) pad."""
         n, c = x.shape[:2]
-        cols = np.empty((n, c * kernel[0] * kernel[1], out_hw[0] * out_hw[1]), x.dtype)
+        cols = empty((n, c * kernel[0] * kernel[1], out_hw[0] * out_hw[1]), x.dtype)
         C.im2col(_c(x), cols, *kernel, *stride, *padding, *dilation, *out_hw)
         return cols
 
     def col2im(self, cols, input_shape, kernel, stride, padding, dilation, out_hw):
         """Adjoint of :meth:`im2col`: sums columns back into an (N, C, H, W) array."""
-        x = np.empty(input_shape, cols.dtype)
+        x = empty(input_shape, cols.dtype)
         C.col2im(_c(cols), x, *kernel, *stride, *padding, *dilation, *out_hw)
         return x
 
     def conv2d(self, x, w, bias, stride, padding, dilation, groups, out_hw):
-        y = np.empty((x.shape[0], w.shape[0]) + tuple(out_hw), x.dtype)
+        y = empty((x.shape[0], w.shape[0]) + tuple(out_hw), x.dtype)
         C.conv2d_forward(_c(x), _c(w), _c(bias), y, *stride, *padding,
                          *dilation, groups)
         return y
 
     def conv2d_input_grad(self, g, w, input_shape, stride, padding, dilation, groups):
-        gx = np.empty(input_shape, g.dtype)
+        gx = empty(input_shape, g.dtype)
         C.conv2d_input_grad(_c(g), _c(w), gx, *stride, *padding, *dilation, groups)
         return gx
 
     def conv2d_weight_grad(self, x, g, weight_shape, stride, padding, dilation, groups):
-        gw = np.empty(weight_shape, x.dtype)
+        gw = empty(weight_shape, x.dtype)
         C.conv2d_weight_grad(_c(x), _c(g), gw, *stride, *padding, *dilation, groups)
         return gw
 
     def max_pool2d(self, x, kernel, stride, padding, dilation, out_hw):
         shape = x.shape[:2] + tuple(out_hw)
-        y, idx = np.empty(shape, x.dtype), np.empty(shape, np.int64)
+        y, idx = empty(shape, x.dtype), empty(shape, np.int64)
         P.max_pool2d_forward(_c(x), y, idx, *kernel, *stride, *padding, *dilation)
         return y, idx
 
     def max_pool2d_backward(self, g, indices, input_shape):
-        gx = np.empty(input_shape, g.dtype)
+        gx = empty(input_shape, g.dtype)
         P.max_pool2d_backward(_c(g), _c(indices), gx)
         return gx
 
     def avg_pool2d(self, x, kernel, stride, padding, out_hw, count_include_pad, divisor):
-        y = np.empty(x.shape[:2] + tuple(out_hw), x.dtype)
+        y = empty(x.shape[:2] + tuple(out_hw), x.dtype)
         P.avg_pool2d_forward(_c(x), y, *kernel, *stride, *padding, count_include_pad, divisor or 0)
         return y
 
     def avg_pool2d_backward(self, g, input_shape, kernel, stride, padding, count_include_pad,
                             divisor):
-        gx = np.empty(input_shape, g.dtype)
+        gx = empty(input_shape, g.dtype)
         P.avg_pool2d_backward(_c(g), gx, *kernel, *stride, *padding, count_include_pad, divisor or 0)
         return gx
 
     def adaptive_avg_pool2d(self, x, out_hw):
-        y = np.empty(x.shape[:2] + tuple(out_hw), x.dtype)
+        y = empty(x.shape[:2] + tuple(out_hw), x.dtype)
         P.adaptive_avg_pool2d_forward(_c(x), y)
         return y
 
     def adaptive_avg_pool2d_backward(self, g, input_shape):
-        gx = np.empty(input_shape, g.dtype)
+        gx = empty(input_shape, g.dtype)
         P.adaptive_avg_pool2d_backward(_c(g), gx)
         return gx
 
@@ -474,7 +478,8 @@ def _conv_methods():
             NK.layer_norm_backward(_c(g3), _c(x3), mean, rstd, _c(weight), gx, gw, gb)
         return gx, gw, gb
 
-    return {name: fn for name, fn in locals().items() if callable(fn) and name not in ("C", "P", "NK")}
+    return {name: fn for name, fn in locals().items()
+            if callable(fn) and name not in ("C", "P", "NK", "empty")}
 
 
 for _name, _fn in _conv_methods().items():

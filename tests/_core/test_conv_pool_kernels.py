@@ -40,6 +40,20 @@ def test_im2col_col2im_match_loops_and_are_adjoint(dtype, geom):
     np.testing.assert_allclose((cols * c).sum(), (x * back).sum(), rtol=1e-4)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("geom", [(3, 3, 1, 1, 1, 1, 7), (2, 3, 0, 2, 1, 2, 6), (5, 4, 3, 1, 2, 1, 9),
+                                  (3, 5, 2, 4, 1, 1, 3), (4, 2, 6, 0, 3, 1, 2), (1, 1, 0, 0, 1, 1, 7)])
+def test_im2col_stride1_same_width_path(dtype, geom):
+    # Stride 1 with OW == W takes the flat-shift path: asymmetric padding,
+    # dilation, padding wider than the plane and any OH must match the loops.
+    kh, kw, ph, pw, dh, dw, oh = geom
+    x = RNG.standard_normal((2, 3, 5, 3 if kw == 5 else 6)).astype(dtype)
+    ow = x.shape[3]
+    cols = np.full((2, 3 * kh * kw, oh * ow), np.nan, dtype)
+    conv.im2col(x, cols, kh, kw, 1, 1, ph, pw, dh, dw, oh, ow)
+    np.testing.assert_array_equal(cols, ref_im2col(x, kh, kw, 1, 1, ph, pw, dh, dw, oh, ow))
+
+
 def ref_conv(x, w, b, s, p, d, g, oh, ow):
     n, c = x.shape[:2]
     o, cg, kh, kw = w.shape
@@ -98,6 +112,53 @@ def test_max_pool_kernel_with_padding_and_nan():
         pool.max_pool2d_backward(g, idx + 100, gx)
 
 
+def ref_max_pool_2x2(x):
+    """Row-major scan of each 2x2 window: a larger value or a NaN replaces the best."""
+    n, c, h, w = x.shape
+    y = np.empty((n, c, h // 2, w // 2), x.dtype)
+    idx = np.empty(y.shape, np.int64)
+    for a in range(h // 2):
+        for b in range(w // 2):
+            best, bi = x[:, :, 2 * a, 2 * b], np.full((n, c), 2 * a * w + 2 * b)
+            for i, j in ((0, 1), (1, 0), (1, 1)):
+                v = x[:, :, 2 * a + i, 2 * b + j]
+                take = (v > best) | np.isnan(v)
+                best, bi = np.where(take, v, best), np.where(take, (2 * a + i) * w + 2 * b + j, bi)
+            y[:, :, a, b], idx[:, :, a, b] = best, bi
+    return y, idx
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("hw", [(6, 8), (7, 5)])
+def test_max_pool_2x2_fast_path_matches_scan_order(dtype, hw):
+    # Small integers give ties; NaNs (several per window too) test the NaN rule.
+    x = RNG.integers(0, 4, (2, 3) + hw).astype(dtype)
+    x[RNG.random(x.shape) < 0.1] = np.nan
+    ry, ridx = ref_max_pool_2x2(x)
+    y, idx = np.empty(ry.shape, dtype), np.empty(ry.shape, np.int64)
+    pool.max_pool2d_forward(x, y, idx, 2, 2, 2, 2, 0, 0, 1, 1)
+    np.testing.assert_array_equal(idx, ridx)
+    np.testing.assert_array_equal(y, ry)
+    # The general path (taken when ceil-mode windows overhang) agrees on full windows.
+    oh, ow = -(-hw[0] // 2) + 1, -(-hw[1] // 2) + 1
+    y2, idx2 = np.empty((2, 3, oh, ow), dtype), np.empty((2, 3, oh, ow), np.int64)
+    pool.max_pool2d_forward(x, y2, idx2, 2, 2, 2, 2, 0, 0, 1, 1)
+    np.testing.assert_array_equal(idx2[:, :, : ry.shape[2], : ry.shape[3]], ridx)
+
+
+def test_max_pool_backward_rejects_out_of_range_indices():
+    g = np.ones((1, 2, 2, 2), np.float32)
+    gx = np.empty((1, 2, 4, 4), np.float32)
+    for bad in (16, -2):
+        idx = np.zeros((1, 2, 2, 2), np.int64)
+        idx[0, 1, 1, 0] = bad
+        with pytest.raises(IndexError, match="out of range"):
+            pool.max_pool2d_backward(g, idx, gx)
+    idx = np.array([0, 5, 10, -1] * 2, np.int64).reshape(1, 2, 2, 2)
+    pool.max_pool2d_backward(g, idx, gx)  # -1 (an empty window) is skipped
+    assert gx.reshape(2, 16)[:, [0, 5, 10]].tolist() == [[1, 1, 1]] * 2 and gx.sum() == 6
+
+
 def test_avg_and_adaptive_kernels_are_adjoint_to_their_backward():
     x = RNG.standard_normal((2, 3, 7, 5))
     for include_pad in (True, False):
@@ -133,3 +194,46 @@ def test_norm_kernels_match_numpy():
     np.testing.assert_allclose(y2, (x2 - x2.mean(1, keepdims=True)) / x2.std(1, keepdims=True), atol=1e-8)
     with pytest.raises(ValueError, match="shape"):
         norm.layer_norm_forward(x2, np.ones(3), None, gm, gr, y2, 0.0)
+
+
+def test_empty_reuses_dead_blocks_and_never_aliases_live_arrays():
+    shape = (300, 1000)  # 1.2 MB: above the size that goes through the free list
+    a = conv.empty(shape, np.float32)
+    assert a.shape == shape and a.dtype == np.float32 and a.flags.c_contiguous and a.flags.writeable
+    addr = a.ctypes.data
+    view = a[10:]  # a view keeps the block alive
+    del a
+    b = conv.empty(shape, np.float32)
+    assert b.ctypes.data != addr
+    b[...] = 1.0
+    view[...] = 2.0
+    assert (b == 1.0).all() and (view == 2.0).all()
+    del view
+    held, blocks = conv._cache_info()
+    assert held >= 1_200_000 and blocks >= 1
+    # Same byte size, different shape and dtype: the dead block is reused.
+    c = conv.empty((150_000, 2), np.int32)
+    assert c.ctypes.data == addr and c.dtype == np.int32 and c.shape == (150_000, 2)
+    assert conv._cache_info()[0] == held - 1_200_000
+    # Small, object and non-native arrays are plain numpy arrays.
+    assert conv.empty((3, 4), np.float64).flags.owndata
+    assert conv.empty((100_000,), object).dtype == object
+    assert conv.empty((100_000,), ">f8").dtype == np.dtype(">f8")
+    with pytest.raises(ValueError, match="negative"):
+        conv.empty((-1, 100_000), np.float32)
+
+
+def test_conv_outputs_from_reused_blocks_stay_correct():
+    # Two training-like rounds: the second round's outputs reuse the first's pages.
+    from neurarust.backends.cpu import CPUBackend
+
+    be = CPUBackend("cpu")
+    x = RNG.standard_normal((8, 4, 24, 24)).astype(np.float32)
+    w = RNG.standard_normal((16, 4, 3, 3)).astype(np.float32)
+    first = be.conv2d(x, w, None, (1, 1), (1, 1), (1, 1), 1, (24, 24))
+    ref = first.copy()
+    del first
+    again = be.conv2d(x, w, None, (1, 1), (1, 1), (1, 1), 1, (24, 24))
+    other = be.conv2d(x * 2, w, None, (1, 1), (1, 1), (1, 1), 1, (24, 24))
+    np.testing.assert_array_equal(again, ref)
+    np.testing.assert_array_equal(other, 2 * ref)
