@@ -7,7 +7,17 @@ Example:
     >>> x.grad
     tensor([2., 4., 6.])
 """
-from . import backends as _backends  # noqa: F401  (registers the device backends)
+import os as _os
+
+# Our OpenMP threads and scipy's OpenBLAS threads share the cores.  libgomp's
+# default is to spin after each parallel region, which starves the BLAS
+# threads: a 2-thread training step measured 4-5x slower than with passive
+# waiting.  libgomp reads this once, when the first compiled module loads, so
+# it is set here, before that, and only when the user has not chosen a policy.
+if "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ:
+    _os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+
+from . import backends as _backends  # noqa: F401,E402  (registers the device backends)
 from ._config import get_num_threads, set_num_threads, show_config
 from ._version import __version__
 from .autograd import (Function, enable_grad, inference_mode, is_grad_enabled,
