@@ -258,17 +258,25 @@ cdef void _col2im_batch(const real* cols, real* x, Py_ssize_t N, Py_ssize_t C, P
                       dh, dw, OH, OW)
 
 
+cdef _check_unfold_args(str name, ndarray x, ndarray cols, Py_ssize_t kh, Py_ssize_t kw,
+                        Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t dh,
+                        Py_ssize_t dw, Py_ssize_t OH, Py_ssize_t OW):
+    """Shared boundary checks of im2col/col2im: x (N, C, H, W), cols (N, C*kh*kw, OH*OW)."""
+    _check(x, "x", 4, x.dtype)
+    _check(cols, "cols", 3, x.dtype)
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1]
+    if cols.shape[0] != N or cols.shape[1] != C * kh * kw or cols.shape[2] != OH * OW:
+        raise ValueError(f"{name}: cols has shape {(<object>cols).shape}, expected {(N, C * kh * kw, OH * OW)}")
+    if min(kh, kw, sh, sw, dh, dw) < 1 or min(OH, OW, ph, pw) < 0:
+        raise ValueError(f"{name}: kernel, stride and dilation must be >= 1, padding and output size >= 0")
+
+
 def im2col(ndarray x, ndarray cols, Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
            Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t OH,
            Py_ssize_t OW):
     """Unfold ``x`` (N, C, H, W) into ``cols`` (N, C*kh*kw, OH*OW); ``ph``/``pw`` are leading pads."""
-    _check(x, "x", 4, x.dtype)
-    _check(cols, "cols", 3, x.dtype)
+    _check_unfold_args("im2col", x, cols, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
-    if cols.shape[0] != N or cols.shape[1] != C * kh * kw or cols.shape[2] != OH * OW:
-        raise ValueError(f"im2col: cols has shape {(<object>cols).shape}, expected {(N, C * kh * kw, OH * OW)}")
-    if min(kh, kw, sh, sw, dh, dw) < 1 or min(OH, OW, ph, pw) < 0:
-        raise ValueError("im2col: kernel, stride and dilation must be >= 1, padding and output size >= 0")
     cdef int threads = nr_num_threads() if cols.size >= PARALLEL_MIN else 1
     cdef bint f32 = x.dtype == np.float32
     with nogil:
@@ -284,13 +292,8 @@ def col2im(ndarray cols, ndarray x, Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh,
            Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t OH,
            Py_ssize_t OW):
     """Fold ``cols`` (N, C*kh*kw, OH*OW) into ``x`` (N, C, H, W), summing overlaps (x is overwritten)."""
-    _check(x, "x", 4, x.dtype)
-    _check(cols, "cols", 3, x.dtype)
+    _check_unfold_args("col2im", x, cols, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
-    if cols.shape[0] != N or cols.shape[1] != C * kh * kw or cols.shape[2] != OH * OW:
-        raise ValueError(f"col2im: cols has shape {(<object>cols).shape}, expected {(N, C * kh * kw, OH * OW)}")
-    if min(kh, kw, sh, sw, dh, dw) < 1 or min(OH, OW, ph, pw) < 0:
-        raise ValueError("col2im: kernel, stride and dilation must be >= 1, padding and output size >= 0")
     cdef int threads = nr_num_threads() if cols.size >= PARALLEL_MIN else 1
     cdef bint f32 = x.dtype == np.float32
     with nogil:
