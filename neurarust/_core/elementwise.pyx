@@ -66,6 +66,7 @@ _BINARY_NAMES = (
     "add", "sub", "mul", "div", "floor_divide", "remainder", "fmod", "pow",
     "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge",
     "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor",
+    "threshold_backward",
 )
 _UNARY_NAMES = (
     "neg", "abs", "sign", "square", "reciprocal", "exp", "expm1", "log", "log1p",

@@ -7,16 +7,23 @@
    same (node, output) are summed.
 3. After a node runs, its saved tensors are freed unless ``retain_graph``.
 
-A chain of 100,000 ops therefore needs no recursion at all.
+A chain of 100,000 ops therefore needs no recursion at all.  The loop itself
+is ``run_graph`` in ``neurarust/_core/autograd_core.pyx`` (it is the hot part
+of a small backward); argument checking, the root gradients and the rare
+paths (gradient cast/shape errors, materialised grads) are here.
 """
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Optional
 
-from .._core.tensor_base import TensorBase
+from .._core import autograd_core
+from .._core.autograd_core import run_graph as _run
+from .._core.tensor_base import TensorBase, make_tensor
+from ..device import backend_for
 from ..errors import AutogradError, ShapeError
-from .function import AccumulateGrad, _add_hook, _RemovableHandle, gradient_edge
-from .grad_mode import GradMode
+from ..ops._util import tensor_cls
+from .function import (_NULL_CTX, AccumulateGrad, _add_hook, _InactiveContext, _RemovableHandle,
+                       _version_error, gradient_edge)
 
 __all__ = ["backward", "grad"]
 
@@ -30,22 +37,24 @@ def _as_tuple(x):
 
 
 def _root_grads(outputs, grad_outputs, create_graph):
-    from ..ops.creation import ones_like
-
     grads = []
+    n_given = len(grad_outputs)
     for i, out in enumerate(outputs):
-        g = grad_outputs[i] if i < len(grad_outputs) else None
+        g = grad_outputs[i] if i < n_given else None
         if not out._requires_grad:
             raise AutogradError(
                 f"element {i} of tensors does not require grad and does not have a grad_fn"
             )
         if g is None:
-            if out.numel() != 1:
+            if out._data.size != 1:
                 raise AutogradError(
                     f"grad can be implicitly created only for scalar outputs; got an output of "
                     f"shape {list(out.shape)}: pass gradient= (or grad_outputs=) explicitly"
                 )
-            g = ones_like(out)
+            # ones_like(out) without its argument parsing (this runs on every backward());
+            # a fresh tensor, with no history to detach.
+            g = make_tensor(tensor_cls(), backend_for(out._device).full(out._data.shape, 1, out._dtype.numpy),
+                            out._dtype, out._device)
         elif not isinstance(g, TensorBase):
             raise AutogradError(f"gradient for output {i} must be a Tensor or None, got {type(g).__name__}")
         elif tuple(g.shape) != tuple(out.shape):
@@ -53,27 +62,10 @@ def _root_grads(outputs, grad_outputs, create_graph):
                 f"Mismatch in shape: grad_output[{i}] has a shape of {list(g.shape)} and output[{i}] "
                 f"has a shape of {list(out.shape)}"
             )
-        if not create_graph:
+        elif not create_graph:
             g = g.detach()
         grads.append(g)
     return grads
-
-
-def _count_dependencies(roots):
-    deps: Dict = {}
-    stack = list(roots)
-    seen = set(roots)
-    while stack:
-        node = stack.pop()
-        for edge in node.next_functions:
-            if edge is None:
-                continue
-            nxt = edge[0]
-            deps[nxt] = deps.get(nxt, 0) + 1
-            if nxt not in seen:
-                seen.add(nxt)
-                stack.append(nxt)
-    return deps
 
 
 def _check_grad(node, index, g):
@@ -91,89 +83,6 @@ def _check_grad(node, index, g):
     return g
 
 
-def _run(roots, root_grads, retain_graph, create_graph, capture=None):
-    """Execute the graph; ``capture`` maps (node, nr) -> slot for ``autograd.grad``."""
-    buffers: Dict = {}
-    for (node, nr), g in zip(roots, root_grads):
-        buf = buffers.setdefault(node, [None] * node._num_outputs)
-        buf[nr] = g if buf[nr] is None else buf[nr] + g
-    root_nodes = list(buffers)
-    deps = _count_dependencies(root_nodes)
-    ready = [n for n in root_nodes if deps.get(n, 0) == 0]
-    captured = {}
-    prev_mode = GradMode.enabled
-    GradMode.enabled = create_graph
-    try:
-        while ready:
-            node = ready.pop()
-            grads = buffers.pop(node, None) or [None] * node._num_outputs
-            if node._pre_hooks:
-                for nr, hooks in node._pre_hooks.items():
-                    for hook in list(hooks):
-                        if grads[nr] is not None:
-                            new = hook(grads[nr])
-                            if new is not None:
-                                grads[nr] = new
-            is_leaf_node = type(node) is AccumulateGrad
-            if is_leaf_node and node.variable._hooks and grads[0] is not None:
-                for hook in list(node.variable._hooks):
-                    new = hook(grads[0])
-                    if new is not None:
-                        grads[0] = new
-            if node._retained:
-                for nr, ref in node._retained.items():
-                    t = ref()
-                    if t is not None and grads[nr] is not None:
-                        g = grads[nr] if create_graph else grads[nr].detach()
-                        t._grad = g if t._grad is None else t._grad + g
-            if capture is not None:
-                for nr, g in enumerate(grads):
-                    slot = capture.get((node, nr))
-                    if slot is not None and g is not None:
-                        captured[slot] = g
-            if is_leaf_node:
-                if capture is None and grads[0] is not None:
-                    node.accumulate(grads[0], create_graph)
-                continue
-            edges = node.next_functions
-            missing = grads.count(None)
-            if missing == len(grads):
-                input_grads = (None,) * len(edges)
-            else:
-                if missing and node._materialize_grads:
-                    grads = _materialize(node, grads)
-                input_grads = node._run_backward(grads)
-                if type(input_grads) is not tuple:
-                    input_grads = (input_grads,)
-                if len(input_grads) < len(edges):
-                    raise AutogradError(
-                        f"function {type(node).__name__} returned an incorrect number of gradients "
-                        f"(expected {len(edges)}, got {len(input_grads)})"
-                    )
-                if not retain_graph:
-                    node._release()
-            metas = node._input_meta
-            for i, edge in enumerate(edges):
-                if edge is None:
-                    continue
-                nxt, nr = edge
-                g = input_grads[i]
-                if g is not None:
-                    meta = metas[i]
-                    if meta is not None and (g._data.shape != meta[0] or g._dtype is not meta[1]):
-                        g = _check_grad(node, i, g)
-                    buf = buffers.get(nxt)
-                    if buf is None:
-                        buf = buffers[nxt] = [None] * nxt._num_outputs
-                    buf[nr] = g if buf[nr] is None else buf[nr] + g
-                deps[nxt] -= 1
-                if deps[nxt] == 0:
-                    ready.append(nxt)
-    finally:
-        GradMode.enabled = prev_mode
-    return captured
-
-
 def _materialize(node, grads):
     from ..ops.creation import zeros
 
@@ -184,6 +93,11 @@ def _materialize(node, grads):
             shape, dtype, device = metas[i]
             out[i] = zeros(shape, dtype=dtype, device=device)
     return out
+
+
+# The graph loop (``_run``) lives in the C core; it calls back here for the rare paths.
+autograd_core.register(AccumulateGrad, _NULL_CTX, _InactiveContext, _check_grad, _materialize,
+                       _version_error, AutogradError)
 
 
 def backward(tensors, grad_tensors=None, retain_graph: Optional[bool] = None,

@@ -624,7 +624,7 @@ _UNARY_SPECS = {
     "tan": (lambda x, y, g, p0, p1: g * (1 + y * y), "y", True),
     "tanh": (lambda x, y, g, p0, p1: g * (1 - y * y), "y", True),
     "sigmoid": (lambda x, y, g, p0, p1: g * y * (1 - y), "y", True),
-    "relu": (lambda x, y, g, p0, p1: g * (y > 0), "y", False),
+    "relu": (lambda x, y, g, p0, p1: ThresholdBackward.apply(g, y), "y", False),
     "gelu": (lambda x, y, g, p0, p1: g * (0.5 * (1 + erf(x * (1 / math.sqrt(2.0))))
                                           + x * exp(-0.5 * x * x) * _INV_SQRT_2PI), "x", True),
     "gelu_tanh": (lambda x, y, g, p0, p1: g * _gelu_tanh_grad(x), "x", True),
@@ -638,6 +638,29 @@ _UNARY_SPECS = {
     "round": (_zeros_grad, "", False),
     "trunc": (_zeros_grad, "", False),
 }
+
+
+class ThresholdBackward(Function):
+    """relu's gradient, ``g`` where relu's output ``y > 0`` else 0, in one kernel.
+
+    As in torch, a masked inf/nan gradient gives 0 and a NaN output passes the
+    gradient.  Being a Function itself, it is differentiable in ``g``
+    (double backward through relu).
+    """
+
+    @staticmethod
+    def forward(ctx, g, y):
+        ctx.save_for_backward(y)
+        dtype = g._dtype
+        if y._dtype is dtype and dtype is not float16 and y._device is g._device:
+            return wrap(backend(g).binary("threshold_backward", g._data, y._data), g._device, dtype)
+        data, dev = _binary_data("threshold_backward", g, y, dtype)
+        return wrap(data, dev, dtype)
+
+    @staticmethod
+    def backward(ctx, gg):
+        (y,) = ctx.saved_tensors
+        return ThresholdBackward.apply(gg, y), None
 
 
 def _gelu_tanh_grad(x):

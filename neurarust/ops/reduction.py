@@ -17,9 +17,11 @@ import math
 from collections import namedtuple
 
 from ..autograd.function import Function
+from ..autograd.grad_mode import GradMode
 from ..dtypes import FLOATING, bool_, float16, float32, get_default_dtype, int64
 from ..errors import DTypeError, ShapeError
-from ._util import backend, dtype_arg, normalize_dims, wrap, wrap_dim
+from ._util import backend, dtype_arg, normalize_dims, view_of, wrap, wrap_dim
+from .views import Expand
 
 __all__ = ["sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std",
            "var_mean", "std_mean", "logsumexp", "norm", "all", "any", "cumsum", "cumprod",
@@ -64,9 +66,16 @@ def _finish(x, data, dims, keepdim, dtype):
 
 def _grad_expand(g, in_shape, dims, keepdim):
     """Broadcast a reduction's gradient back over the reduced dims."""
-    if not keepdim and in_shape:
+    if not keepdim and dims and in_shape:
         g = g.reshape(_kept_shape(in_shape, dims))
-    return g.expand(in_shape)
+    if g._data.shape == in_shape:
+        return g
+    if not GradMode.enabled and g._data.size == 1 and math.prod(in_shape) == 1:
+        # A 1-element input (a loss, a scalar parameter): the gradient is g reshaped, a plain
+        # view (nothing to record without create_graph), much cheaper than an Expand node.
+        return view_of(g, backend(g).reshape_view(g._data, in_shape))
+    # A full reduction's 0-d gradient expands as is (new leading dims): no reshape needed.
+    return Expand.apply(g, in_shape)
 
 
 class Sum(Function):
@@ -182,7 +191,7 @@ def _prod_of_others(x, dim):
     n = x.shape[dim]
     if n == 0:
         return x
-    one = ones([1 if i == (dim % x.ndim) else s for i, s in enumerate(x.shape)], dtype=x.dtype)
+    one = ones([1 if i == (dim % x.ndim) else s for i, s in enumerate(x.shape)], dtype=x.dtype, device=x.device)
     before = cat([one, x.narrow(dim, 0, n - 1)], dim).cumprod(dim)
     rev = x.flip(dim)
     after = cat([one, rev.narrow(dim, 0, n - 1)], dim).cumprod(dim).flip(dim)

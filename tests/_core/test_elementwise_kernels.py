@@ -87,6 +87,8 @@ def reference_binary(name, x, y):
             fn = {"floor_divide": lambda a, b: a // b, "remainder": lambda a, b: a % b,
                   "pow": lambda a, b: a ** b}[name]
             return python_ints(fn, x, y)
+        if name == "threshold_backward":  # torch's relu gradient: x unless y <= 0 (NaN y passes x)
+            return np.where(y <= 0, np.zeros_like(x), x)
         if name == "remainder":  # torch: fmod, moved to the divisor's sign
             mod = np.fmod(x, y)
             return np.where((mod != 0) & ((y < 0) != (mod < 0)), mod + y, mod)
@@ -106,7 +108,7 @@ def supported_binary(name, dtype):
         return dtype.kind == "f"
     if name.startswith("bitwise"):
         return dtype.kind != "f"
-    if name in ("sub", "floor_divide", "remainder", "fmod", "pow"):
+    if name in ("sub", "floor_divide", "remainder", "fmod", "pow", "threshold_backward"):
         return dtype != np.bool_
     return True
 
@@ -227,6 +229,17 @@ def test_binary_float_edge_semantics():
     check(out, [nan, nan, nan, -2.0, -2.0, inf])
     K.binary(B["remainder"], x, y, out)
     check(out, [nan, nan, nan, -1.0, 1.0, nan])
+
+
+def test_threshold_backward_semantics():
+    # torch's relu gradient (checked against torch.ops.aten.threshold_backward): a masked
+    # inf/nan gradient gives 0 (a product would give nan); a NaN output passes the gradient.
+    nan, inf = np.nan, np.inf
+    g = np.array([inf, nan, 2.0, 3.0, -4.0, 5.0], np.float32)
+    y = np.array([0.0, -1.0, -0.0, nan, 1.5, 1e-30], np.float32)
+    out = np.empty_like(g)
+    K.binary(B["threshold_backward"], g, y, out)
+    check(out, [0.0, 0.0, 0.0, 3.0, -4.0, 5.0])
 
 
 @pytest.mark.parametrize("dtype", INTS)

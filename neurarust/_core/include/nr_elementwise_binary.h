@@ -22,6 +22,9 @@ enum nr_binary_op {
     NR_BIN_EQ, NR_BIN_NE, NR_BIN_LT, NR_BIN_LE, NR_BIN_GT, NR_BIN_GE,
     NR_BIN_LOGICAL_AND, NR_BIN_LOGICAL_OR, NR_BIN_LOGICAL_XOR,
     NR_BIN_BITWISE_AND, NR_BIN_BITWISE_OR, NR_BIN_BITWISE_XOR,
+    /* relu's gradient in one pass: a (the incoming grad) where b (relu's
+     * output) > 0, else 0; a NaN output passes the grad, as in torch. */
+    NR_BIN_THRESHOLD_BACKWARD,
     NR_BINARY_NOPS
 };
 
@@ -217,7 +220,8 @@ static inline uint8_t nr_pow_uint8(uint8_t base, uint8_t exponent)
     NR_BINARY_LOOP(nr_bin_logical_or_##SFX, T, nr_bool_t, (x != 0) | (y != 0))          \
     NR_BINARY_LOOP(nr_bin_logical_xor_##SFX, T, nr_bool_t, (x != 0) ^ (y != 0))         \
     NR_BINARY_LOOP(nr_bin_floor_divide_##SFX, T, T, nr_floordiv_##SFX(x, y))             \
-    NR_BINARY_LOOP(nr_bin_remainder_##SFX, T, T, nr_remainder_##SFX(x, y))
+    NR_BINARY_LOOP(nr_bin_remainder_##SFX, T, T, nr_remainder_##SFX(x, y))              \
+    NR_BINARY_LOOP(nr_bin_threshold_backward_##SFX, T, T, y <= 0 ? (T)0 : x)
 
 #define NR_INT_LOOPS(SFX, T, U)                                                          \
     NR_COMMON_LOOPS(SFX, T)                                                              \
@@ -322,6 +326,7 @@ static nr_inner_loop const nr_binary_loops[NR_BINARY_NOPS][NR_NUMERIC_DTYPES] = 
     [NR_BIN_BITWISE_AND] = NR_ROW_INTEGRAL(bitwise_and),
     [NR_BIN_BITWISE_OR] = NR_ROW_INTEGRAL(bitwise_or),
     [NR_BIN_BITWISE_XOR] = NR_ROW_INTEGRAL(bitwise_xor),
+    [NR_BIN_THRESHOLD_BACKWARD] = NR_ROW_NUMERIC(threshold_backward),
 };
 
 /* ----------------------------------------------- divisor / exponent scans -- */
