@@ -501,7 +501,9 @@ def conv2d_weight_grad(ndarray x, ndarray gy, ndarray gw, Py_ssize_t sh, Py_ssiz
 # conv GEMMs of the step.  ``empty`` hands out arrays backed by a block that
 # returns to a free list (keyed by byte size) when the last array or view using
 # it dies, so the next step reuses pages that are already mapped.  The free
-# list is capped; blocks beyond the cap are released.
+# list is capped; blocks beyond the cap are released.  The CPU backend also
+# takes its matmul, linear and relu outputs from here (the other large
+# per-step arrays of a training step).
 cdef dict _free_blocks = {}
 cdef Py_ssize_t _cached_bytes = 0
 cdef Py_ssize_t CACHE_LIMIT = 1 << 26

@@ -23,7 +23,7 @@ import numpy as np
 
 cnp.import_array()
 
-__all__ = ["matmul"]
+__all__ = ["linear", "matmul"]
 
 
 cdef enum DType:
@@ -101,6 +101,8 @@ cdef struct MatmulPlan:
     char trans_a, trans_b
     int lda, ldb, ldc
     bint use_gemv
+    # out += a @ b instead of out = a @ b (BLAS beta = 1; the loop skips its memset).
+    bint accumulate
     bint gemv_matrix_is_a
     char gemv_trans
     int gemv_rows, gemv_cols, gemv_ld, gemv_x_inc
@@ -251,7 +253,8 @@ cdef void loop_matmul_one(loop_scalar_t* out, const char* a, const char* b,
     cdef loop_scalar_t* out_row
     cdef const loop_scalar_t* b_row
     cdef const char* b_row_bytes
-    memset(out, 0, m * n * sizeof(loop_scalar_t))
+    if not p.accumulate:
+        memset(out, 0, m * n * sizeof(loop_scalar_t))
     k_start = 0
     while k_start < k:
         k_stop = min(k, k_start + K_BLOCK)
@@ -319,37 +322,41 @@ cdef void bool_matmul_one(uint8_t* out, const char* a, const char* b,
 
 
 cdef inline void blas_matmul_one_float32(float* out, char* a, char* b, MatmulPlan* p) noexcept nogil:
-    cdef float one = 1.0, zero = 0.0
+    cdef float one = 1.0
+    cdef float beta = 1.0 if p.accumulate else 0.0
     cdef int out_inc = 1
     if p.use_gemv:
         # Zeroed first: some OpenBLAS versions scale y by beta = 0 as a
         # multiplication, which keeps NaN/inf garbage from np.empty.
-        memset(out, 0, p.m * p.n * sizeof(float))
+        if not p.accumulate:
+            memset(out, 0, p.m * p.n * sizeof(float))
         if p.gemv_matrix_is_a:
             sgemv(&p.gemv_trans, &p.gemv_rows, &p.gemv_cols, &one, <float*>a, &p.gemv_ld,
-                  <float*>b, &p.gemv_x_inc, &zero, out, &out_inc)
+                  <float*>b, &p.gemv_x_inc, &beta, out, &out_inc)
         else:
             sgemv(&p.gemv_trans, &p.gemv_rows, &p.gemv_cols, &one, <float*>b, &p.gemv_ld,
-                  <float*>a, &p.gemv_x_inc, &zero, out, &out_inc)
+                  <float*>a, &p.gemv_x_inc, &beta, out, &out_inc)
     else:
         sgemm(&p.trans_b, &p.trans_a, &p.blas_n, &p.blas_m, &p.blas_k, &one,
-              <float*>b, &p.ldb, <float*>a, &p.lda, &zero, out, &p.ldc)
+              <float*>b, &p.ldb, <float*>a, &p.lda, &beta, out, &p.ldc)
 
 
 cdef inline void blas_matmul_one_float64(double* out, char* a, char* b, MatmulPlan* p) noexcept nogil:
-    cdef double one = 1.0, zero = 0.0
+    cdef double one = 1.0
+    cdef double beta = 1.0 if p.accumulate else 0.0
     cdef int out_inc = 1
     if p.use_gemv:
-        memset(out, 0, p.m * p.n * sizeof(double))
+        if not p.accumulate:
+            memset(out, 0, p.m * p.n * sizeof(double))
         if p.gemv_matrix_is_a:
             dgemv(&p.gemv_trans, &p.gemv_rows, &p.gemv_cols, &one, <double*>a, &p.gemv_ld,
-                  <double*>b, &p.gemv_x_inc, &zero, out, &out_inc)
+                  <double*>b, &p.gemv_x_inc, &beta, out, &out_inc)
         else:
             dgemv(&p.gemv_trans, &p.gemv_rows, &p.gemv_cols, &one, <double*>b, &p.gemv_ld,
-                  <double*>a, &p.gemv_x_inc, &zero, out, &out_inc)
+                  <double*>a, &p.gemv_x_inc, &beta, out, &out_inc)
     else:
         dgemm(&p.trans_b, &p.trans_a, &p.blas_n, &p.blas_m, &p.blas_k, &one,
-              <double*>b, &p.ldb, <double*>a, &p.lda, &zero, out, &p.ldc)
+              <double*>b, &p.ldb, <double*>a, &p.lda, &beta, out, &p.ldc)
 
 
 cdef inline void matmul_one(MatmulPlan* p, char* a, char* b, char* out) noexcept nogil:
@@ -474,6 +481,57 @@ def matmul(ndarray a not None, ndarray b not None, ndarray out not None):
     Supported dtypes (all three equal): float32, float64, int8, int16,
     int32, int64, uint8, bool.  Integer products wrap; bool is or-of-ands.
     """
+    _matmul(a, b, out, False)
+
+
+def linear(ndarray x not None, ndarray w not None, object bias, ndarray out not None):
+    """out = x @ w.T + bias in one BLAS call (bias copied into out, then GEMM with beta = 1).
+
+    x is (M, K), w is (N, K) (any strides), bias is None or a contiguous (N,)
+    array, out is a C-contiguous (M, N) array; all float32 or all float64.
+
+    Example:
+        >>> import numpy as np
+        >>> from neurarust._core import linalg
+        >>> out = np.empty((1, 2), np.float32)
+        >>> linalg.linear(np.ones((1, 3), np.float32), np.ones((2, 3), np.float32),
+        ...               np.array([0.5, 1.0], np.float32), out)
+        >>> out.tolist()
+        [[3.5, 4.0]]
+    """
+    cdef DType dtype = dtype_of(x)
+    cdef Py_ssize_t i, m, n, row_bytes
+    cdef char* dst
+    cdef char* src
+    if x.ndim != 2 or w.ndim != 2 or out.ndim != 2:
+        raise ValueError(f"linear: expected 2-D x, w and out; got {shape_of(x)}, {shape_of(w)}, "
+                         f"{shape_of(out)}")
+    if dtype != DT_FLOAT32 and dtype != DT_FLOAT64:
+        raise TypeError(f"linear: x must be float32 or float64, got {x.dtype}")
+    if bias is None:
+        _matmul(x, w.T, out, False)
+        return
+    cdef ndarray bv = <ndarray?>bias
+    m, n = x.shape[0], w.shape[0]
+    if (bv.ndim != 1 or bv.shape[0] != n or dtype_of(bv) != dtype or not bv.flags.c_contiguous
+            or not cnp.PyArray_ISNOTSWAPPED(bv)):
+        raise ValueError(f"linear: bias must be a contiguous ({n},) array of dtype {x.dtype}")
+    if (shape_of(out) != (m, n) or dtype_of(out) != dtype or not cnp.PyArray_IS_C_CONTIGUOUS(out)
+            or not cnp.PyArray_ISWRITEABLE(out)):
+        raise ValueError(f"linear: out must be a writeable C-contiguous ({m}, {n}) array of dtype "
+                         f"{x.dtype}; got {shape_of(out)} {out.dtype}")
+    if may_overlap(out, bv):
+        bv = bv.copy()
+    row_bytes = n * cnp.PyArray_ITEMSIZE(x)
+    dst = <char*>cnp.PyArray_DATA(out)
+    src = <char*>cnp.PyArray_DATA(bv)
+    for i in range(m):
+        memcpy(dst + i * row_bytes, src, row_bytes)
+    _matmul(x, w.T, out, True)
+
+
+cdef _matmul(ndarray a, ndarray b, ndarray out, bint accumulate):
+    """See :func:`matmul`; ``accumulate`` (float dtypes only) adds the product to out."""
     cdef int nd = cnp.PyArray_NDIM(a)
     cdef int d
     cdef DType dtype = dtype_of(a)
@@ -494,6 +552,8 @@ def matmul(ndarray a not None, ndarray b not None, ndarray out not None):
         raise TypeError(
             f"matmul: a, b and out must share one dtype among float32, float64, int8, "
             f"int16, int32, int64, uint8, bool; got a {a.dtype}, b {b.dtype}, out {out.dtype}")
+    if accumulate and dtype != DT_FLOAT32 and dtype != DT_FLOAT64:
+        raise TypeError(f"matmul: accumulating into out needs float32 or float64, got {a.dtype}")
     b_dims = cnp.PyArray_DIMS(b)
     out_dims = cnp.PyArray_DIMS(out)
     plan.m = a_dims[nd - 2]
@@ -524,12 +584,14 @@ def matmul(ndarray a not None, ndarray b not None, ndarray out not None):
     if plan.batch_count == 0 or plan.m == 0 or plan.n == 0:
         return
     if plan.k == 0:
-        memset(cnp.PyArray_DATA(out), 0, cnp.PyArray_NBYTES(out))
+        if not accumulate:
+            memset(cnp.PyArray_DATA(out), 0, cnp.PyArray_NBYTES(out))
         return
 
+    plan.accumulate = accumulate
     if may_overlap(out, a) or may_overlap(out, b):
         # BLAS reads operands while writing out: compute aside, then copy.
-        target = np.empty_like(out, order="C")
+        target = np.array(out, order="C") if accumulate else np.empty_like(out, order="C")
     if not usable_without_copy(a):
         a = contiguous_matrices(a)
     if not usable_without_copy(b):

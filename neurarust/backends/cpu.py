@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._core import linalg as _linalg
+from .._core import nn_kernels as _nn_kernels
+from .._core import optim_kernels as _optim_kernels
+from .._core.conv import empty as _empty
 from .._core.cpu_backend_core import CPUBackendCore
 from ..errors import ShapeError
 from . import cpu_kernels as K
@@ -37,7 +41,7 @@ class CPUBackend(CPUBackendCore):
     def full(self, shape, value, np_dtype):
         return np.full(shape, value, np_dtype)
 
-    def from_numpy(self, array):
+    def from_numpy(self, array, non_blocking=False):
         return array
 
     def to_numpy(self, arr):
@@ -149,8 +153,15 @@ class CPUBackend(CPUBackendCore):
     # --------------------------------------------------------- linear algebra
     def matmul(self, a, b):
         """Batched matmul: a (..., M, K), b (..., K, N) with equal batch dims."""
-        out = np.empty(a.shape[:-1] + (b.shape[-1],), a.dtype)
+        out = _empty(a.shape[:-1] + (b.shape[-1],), a.dtype)
         K.matmul(a, b, out)
+        return out
+
+    def linear(self, x, w, bias):
+        """``x @ w.T + bias`` for float32/float64 x (M, K), w (N, K), bias None or (N,): one GEMM."""
+        out = _empty((x.shape[0], w.shape[0]), x.dtype)
+        _linalg.linear(x, w, bias if bias is None or bias.flags.c_contiguous else self.contiguous(bias),
+                       out)
         return out
 
     # --------------------------------------------------------------- indexing
@@ -288,35 +299,31 @@ class CPUBackend(CPUBackendCore):
                   nesterov, maximize, first):
         if param.dtype not in self._OPTIM_DTYPES or grad.dtype != param.dtype:
             return False
-        from .._core import optim_kernels
-        optim_kernels.sgd_step(param, grad, momentum_buffer, lr, momentum, dampening,
-                               weight_decay, nesterov, maximize, first)
+        _optim_kernels.sgd_step(param, grad, momentum_buffer, lr, momentum, dampening,
+                                weight_decay, nesterov, maximize, first)
         return True
 
     def adam_step_(self, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2,
                    eps, weight_decay, decoupled, step_size, bias_correction2_sqrt, maximize):
         if param.dtype not in self._OPTIM_DTYPES or grad.dtype != param.dtype:
             return False
-        from .._core import optim_kernels
-        optim_kernels.adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1,
-                                beta2, eps, weight_decay, decoupled, step_size,
-                                bias_correction2_sqrt, maximize)
+        _optim_kernels.adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1,
+                                 beta2, eps, weight_decay, decoupled, step_size,
+                                 bias_correction2_sqrt, maximize)
         return True
 
     def rmsprop_step_(self, param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps,
                       weight_decay, momentum, maximize):
         if param.dtype not in self._OPTIM_DTYPES or grad.dtype != param.dtype:
             return False
-        from .._core import optim_kernels
-        optim_kernels.rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha,
-                                   eps, weight_decay, momentum, maximize)
+        _optim_kernels.rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha,
+                                    eps, weight_decay, momentum, maximize)
         return True
 
     def adagrad_step_(self, param, grad, state_sum, clr, weight_decay, eps, maximize):
         if param.dtype not in self._OPTIM_DTYPES or grad.dtype != param.dtype:
             return False
-        from .._core import optim_kernels
-        optim_kernels.adagrad_step(param, grad, state_sum, clr, weight_decay, eps, maximize)
+        _optim_kernels.adagrad_step(param, grad, state_sum, clr, weight_decay, eps, maximize)
         return True
 
 
@@ -357,8 +364,24 @@ def _cross_entropy_backward(self, logits, target, weight, ignore_index, lse, gou
                                              int(ignore_index), lse, gout, float(ca), float(cb))
 
 
+def _relu(self, x):
+    """``max(x, 0)`` into an output whose pages are reused across steps (see ``conv.empty``)."""
+    return self.unary("relu", x, 0.0, 0.0, _empty(x.shape, x.dtype))
+
+
+def _relu_backward(self, g, y):
+    """``0 where y <= 0 else g`` in one pass; None (caller falls back) for other dtypes or shapes."""
+    if g.dtype != y.dtype or g.shape != y.shape or y.dtype not in self._OPTIM_DTYPES:
+        return None
+    out = _empty(y.shape, y.dtype)
+    _nn_kernels.relu_backward(_c(g), _c(y), out)
+    return out
+
+
 CPUBackend.cross_entropy_forward = _cross_entropy_forward
 CPUBackend.cross_entropy_backward = _cross_entropy_backward
+CPUBackend.relu = _relu
+CPUBackend.relu_backward = _relu_backward
 
 
 # ------------------------------------------------- convolution, pooling, norms

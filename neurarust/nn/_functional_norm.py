@@ -46,7 +46,8 @@ def _no_double_backward(op):
 
 
 def _data(t):
-    return None if t is None else t._data.reshape(-1)
+    """A 1-D parameter's array, flat (through the backend: the array may live on a device)."""
+    return None if t is None else _as(backend(t), t._data, (t.numel(),))
 
 
 def _as(bk, arr, shape):
@@ -65,7 +66,8 @@ class NativeBatchNorm(Function):
         mean = rstd = None
         if not training:
             mean = running_mean._data
-            rstd = 1.0 / np.sqrt(running_var._data.astype(np.float64) + eps)
+            # In float64 like the batch statistics; tensor ops, so it runs on any device.
+            rstd = (running_var.detach().double() + eps).rsqrt()._data
         x3 = _as(bk, x._data, (x.shape[0], x.shape[1], -1))
         y, mean, rstd, var = bk.batch_norm(x3, _data(weight), _data(bias), mean, rstd, eps, training)
         ctx.save_for_backward(x, weight)
@@ -130,7 +132,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                 running_mean.mul_(1.0 - momentum).add_(wrap(mean, dev).to(running_mean.dtype),
                                                        alpha=momentum)
             if running_var is not None:
-                unbiased = wrap(var * (size / (size - 1)), dev).to(running_var.dtype)
+                unbiased = (wrap(var, dev) * (size / (size - 1))).to(running_var.dtype)
                 running_var.mul_(1.0 - momentum).add_(unbiased, alpha=momentum)
     return y
 
@@ -161,7 +163,7 @@ class NativeLayerNorm(Function):
         dev, dt = x._device, x._dtype
         out = [None if gx is None else wrap(bk.reshape_view(gx, x._data.shape), dev, dt), None]
         for a, shape in zip((gw, gb), ctx.shapes):
-            out.append(None if a is None else wrap(a.reshape(shape), dev, dt))
+            out.append(None if a is None else wrap(_as(bk, a, shape), dev, dt))
         return tuple(out) + (None, None)
 
 

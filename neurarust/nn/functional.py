@@ -16,8 +16,8 @@ from typing import Optional, Sequence
 
 from .._core.tensor_base import TensorBase
 from ..autograd.function import Function
-from ..autograd.grad_mode import GradMode, no_grad
-from ..dtypes import float16, float32, int32, int64
+from ..autograd.grad_mode import no_grad
+from ..dtypes import float32, int32, int64
 from ..errors import DTypeError, ShapeError, TensorIndexError
 from ..ops import elementwise as _ew
 from ..ops import reduction as _red
@@ -26,6 +26,7 @@ from ._functional_loss import (binary_cross_entropy, binary_cross_entropy_with_l
                                cross_entropy, huber_loss, kl_div, l1_loss, mse_loss, nll_loss,
                                one_hot, smooth_l1_loss)
 from ._functional_loss import __all__ as _loss_names
+from ._functional_linear import Linear, Relu, linear, relu  # noqa: F401
 
 Tensor = TensorBase
 
@@ -34,91 +35,6 @@ __all__ = [
     "sigmoid", "tanh", "hardtanh", "softplus", "softmax", "log_softmax", "dropout", "dropout2d",
     "embedding", "one_hot", "pad",
 ] + list(_loss_names)
-
-
-# ---------------------------------------------------------------- linear
-class Linear(Function):
-    """``x @ weight.T + bias`` as one GEMM on a transposed view plus an in-place bias add."""
-
-    @staticmethod
-    def forward(ctx, x, weight, bias):
-        b = backend(x)
-        in_f = weight.shape[1]
-        x2 = x._data.reshape(-1, in_f) if x.ndim != 2 else x._data
-        w = weight._data
-        dtype = x._dtype
-        if dtype is float16:  # no half GEMM: compute in float32, round once
-            x2, w = b.cast(x2, float32.numpy), b.cast(w, float32.numpy)
-        out = b.matmul(x2, w.T)  # BLAS reads the transposed view; nothing is copied
-        if bias is not None:
-            bd = bias._data if dtype is not float16 else b.cast(bias._data, float32.numpy)
-            b.binary("add", out, bd, out=out)
-        if dtype is float16:
-            out = b.cast(out, float16.numpy)
-        if x.ndim != 2:
-            out = out.reshape(tuple(x.shape[:-1]) + (weight.shape[0],))
-        ctx.save_for_backward(x, weight)
-        ctx.has_bias = bias is not None
-        return wrap(out, x._device, dtype)
-
-    @staticmethod
-    def backward(ctx, g):
-        x, weight = ctx.saved_tensors
-        nx, nw, nb = ctx.needs_input_grad
-        out_f, in_f = weight.shape
-        if GradMode.enabled or x._dtype is float16:
-            # create_graph (or half precision): differentiable ops record the derivative's graph.
-            g2 = g.reshape(-1, out_f)
-            gx = (g2 @ weight).reshape(tuple(x.shape)) if nx else None
-            gw = g2.t() @ x.reshape(-1, in_f) if nw else None
-            return gx, gw, (g2.sum(0) if nb else None)
-        # Plain backward: three kernel calls on the arrays, transposes as views (no copies).
-        b = backend(g)
-        g2 = b.contiguous(g._data) if not b.is_c_contiguous(g._data) else g._data
-        g2 = g2.reshape(-1, out_f)
-        dev, dtype = x._device, x._dtype
-        gx = wrap(b.matmul(g2, weight._data).reshape(tuple(x.shape)), dev, dtype) if nx else None
-        if nw:
-            x2 = x._data if x.ndim == 2 else b.contiguous(x._data).reshape(-1, in_f)
-            gw = wrap(b.matmul(g2.T, x2), dev, dtype)
-        else:
-            gw = None
-        gb = wrap(b.reduce("sum", g2, (0,), g2.dtype), dev, dtype) if nb else None
-        return gx, gw, gb
-
-
-def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
-    """``input @ weight.T + bias`` over the last dim of ``input``.
-
-    Example:
-        >>> import neurarust as nr
-        >>> from neurarust.nn import functional as F
-        >>> F.linear(nr.ones(2, 3), nr.ones(4, 3), nr.tensor([0.0, 1.0, 2.0, 3.0]))
-        tensor([[3., 4., 5., 6.],
-                [3., 4., 5., 6.]])
-    """
-    for name, t in (("input", input), ("weight", weight)):
-        if not isinstance(t, TensorBase):
-            raise TypeError(f"linear(): argument '{name}' must be Tensor, not {type(t).__name__}")
-    if weight.ndim != 2 or input.ndim == 0 or input.shape[-1] != weight.shape[1]:
-        raise ShapeError(
-            f"linear(): input of shape {list(input.shape)} and weight of shape {list(weight.shape)} "
-            f"do not fit: expected input (..., {weight.shape[1] if weight.ndim == 2 else 'in_features'}) "
-            "and weight (out_features, in_features)"
-        )
-    if bias is not None and (bias.ndim > 1 or (bias.ndim == 1 and bias.shape[0] != weight.shape[0])):
-        raise ShapeError(f"linear(): bias of shape {list(bias.shape)} does not fit weight of shape "
-                         f"{list(weight.shape)}: expected ({weight.shape[0]},)")
-    if input.dtype is not weight.dtype or (bias is not None and bias.dtype is not input.dtype):
-        raise DTypeError(
-            f"linear(): mat1 and mat2 must have the same dtype, but got {input.dtype.name} (input) and "
-            f"{weight.dtype.name} (weight){'' if bias is None else f' and {bias.dtype.name} (bias)'}"
-        )
-    if not input.dtype.is_floating_point:
-        return input @ weight.t() + (0 if bias is None else bias)
-    if input.ndim == 1:
-        return Linear.apply(input.unsqueeze(0), weight, bias).squeeze(0)
-    return Linear.apply(input, weight, bias)
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
@@ -151,18 +67,6 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Optional[Tens
 # ------------------------------------------------------------ activations
 def _inplace(input, out, inplace):
     return _ew.copy_inplace(input, out) if inplace else out
-
-
-def relu(input: Tensor, inplace: bool = False) -> Tensor:
-    """``max(x, 0)``.
-
-    Example:
-        >>> import neurarust as nr
-        >>> from neurarust.nn import functional as F
-        >>> F.relu(nr.tensor([-1.0, 0.5]))
-        tensor([0.0000, 0.5000])
-    """
-    return input.relu_() if inplace else _ew.relu(input)
 
 
 def relu_(input: Tensor) -> Tensor:
@@ -412,11 +316,11 @@ class Embedding(Function):
     @staticmethod
     def forward(ctx, index, weight, padding_idx):
         b = backend(weight)
-        flat = b.contiguous(index._data).reshape(-1)
+        flat = b.reshape_view(b.contiguous(index._data), (index.numel(),))
         rows = b.index_select(weight._data, 0, flat)
         ctx.save_for_backward(index)
         ctx.meta = (tuple(weight.shape), padding_idx)
-        return wrap(rows.reshape(tuple(index.shape) + (weight.shape[1],)), weight._device, weight._dtype)
+        return wrap(b.reshape_view(rows, tuple(index.shape) + (weight.shape[1],)), weight._device, weight._dtype)
 
     @staticmethod
     def backward(ctx, g):

@@ -237,3 +237,38 @@ def test_conv_outputs_from_reused_blocks_stay_correct():
     other = be.conv2d(x * 2, w, None, (1, 1), (1, 1), (1, 1), 1, (24, 24))
     np.testing.assert_array_equal(again, ref)
     np.testing.assert_array_equal(other, 2 * ref)
+
+
+def test_relu_backward_kernel_is_thresholds_backward_and_checks_arguments():
+    from neurarust._core import nn_kernels
+
+    y = np.array([np.nan, -1.0, 0.0, 2.0, -0.0], np.float64)
+    g = np.array([1.0, np.nan, np.inf, np.nan, 3.0], np.float64)
+    out = np.empty_like(y)
+    nn_kernels.relu_backward(g, y, out)
+    np.testing.assert_array_equal(out, [1.0, 0.0, 0.0, np.nan, 0.0])
+    with pytest.raises(TypeError, match="share dtype"):
+        nn_kernels.relu_backward(g.astype(np.float32), y, out)
+    with pytest.raises(ValueError, match="shapes differ"):
+        nn_kernels.relu_backward(g[:3], y[:3], out)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        nn_kernels.relu_backward(g[::2], y[::2], out[:3])
+
+
+def test_backend_outputs_from_the_block_cache_never_alias_live_arrays():
+    # matmul, linear and relu outputs above the cache threshold come from reused
+    # blocks: results held by the caller must keep their values.
+    from neurarust.backends.cpu import CPUBackend
+
+    b = CPUBackend(None)
+    x = np.random.default_rng(3).standard_normal((256, 300)).astype(np.float32)
+    w = np.random.default_rng(4).standard_normal((300, 300)).astype(np.float32)
+    first = b.matmul(x, w)
+    kept = first.copy()
+    for _ in range(3):
+        other = b.linear(x, w.T, None)
+        assert not np.shares_memory(other, first)
+        r = b.relu(other)
+        assert not np.shares_memory(r, first) and not np.shares_memory(r, other)
+        del other, r
+    np.testing.assert_array_equal(first, kept)

@@ -250,3 +250,46 @@ def test_non_arrays_rejected():
         matmul([[1.0]], np.ones((1, 1)), np.ones((1, 1)))
     with pytest.raises(TypeError):
         matmul(None, np.ones((1, 1)), np.ones((1, 1)))
+
+
+# ------------------------------------------------------------------ linear
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("m,k,n", [(1, 300, 70), (9, 5, 1), (33, 40, 20), (2, 3, 2), (3, 0, 4)])
+def test_linear_adds_bias_in_the_product(dtype, m, k, n):
+    from neurarust._core.linalg import linear
+
+    x, w, bias = random((m, k), dtype), random((n, k), dtype), random((n,), dtype)
+    out = np.full((m, n), np.nan, dtype)  # garbage must never leak into the result
+    linear(x, w, bias, out)
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(out, reference(x, w.T) + bias, rtol=tol, atol=tol)
+    linear(x, w, None, out)
+    np.testing.assert_allclose(out, reference(x, w.T), rtol=tol, atol=tol)
+    # A transposed (column-major) weight view is read without a copy and gives the same result.
+    wt = np.asfortranarray(w)
+    linear(x, wt, bias, out)
+    np.testing.assert_allclose(out, reference(x, w.T) + bias, rtol=tol, atol=tol)
+
+
+def test_linear_with_out_overlapping_operands_and_bad_arguments():
+    from neurarust._core.linalg import linear
+
+    buf = random((4, 4), np.float64)
+    x, bias = buf[:, :3].copy(), buf[0].copy()
+    w = random((4, 3), np.float64)
+    expected = reference(x, w.T) + bias
+    # out shares memory with the bias: the bias is read before out is written.
+    same = np.empty((1, 4)); same[0] = bias
+    linear(x[:1], w, same[0], same)
+    np.testing.assert_allclose(same, expected[:1], rtol=1e-12)
+    out = np.empty((4, 4))
+    with pytest.raises(ValueError, match="bias must be"):
+        linear(x, w, np.ones(3), out)
+    with pytest.raises(ValueError, match="bias must be"):
+        linear(x, w, np.ones(4, np.float32), out)
+    with pytest.raises(ValueError, match="out must be"):
+        linear(x, w, bias, np.empty((4, 4), order="F"))
+    with pytest.raises(TypeError, match="float32 or float64"):
+        linear(np.ones((4, 3), np.int64), np.ones((4, 3), np.int64), None, np.empty((4, 4), np.int64))
+    with pytest.raises(ValueError, match="2-D"):
+        linear(np.ones(3), w, bias, out)
