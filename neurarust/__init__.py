@@ -25,7 +25,7 @@ from .autograd import (Function, enable_grad, inference_mode, is_grad_enabled,
 from .device import device
 from .dtypes import (bool_ as bool, dtype, float16, float32, float64, get_default_dtype, int8,
                      int16, int32, int64, promote_types, result_type, set_default_dtype, uint8)
-from .errors import (AutogradError, DeviceError, DTypeError, IntegerDivisionByZeroError,
+from .errors import (AutogradError, DeviceError, DTypeError, IntegerDivisionByZeroError, OutOfMemoryError,
                      NeuraRustError, ShapeError, TensorIndexError)
 from .ops.creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
                            is_tensor, linspace, logspace, numel, ones, ones_like, scalar_tensor,
@@ -60,7 +60,7 @@ from ._tensor import Size, Tensor
 from . import _tensor_methods  # noqa: F401,E402  (binds ops as Tensor methods)
 from . import autograd  # noqa: E402
 from . import testing  # noqa: E402,F401  (torch.testing's counterpart: assert_close)
-from . import nn, optim, utils  # noqa: E402,F401
+from . import cuda, nn, optim, utils  # noqa: E402,F401
 from .serialization import (SerializationError, load, load_state_dict_from_safetensors,  # noqa: E402
                             save, save_safetensors)
 

@@ -62,9 +62,14 @@ def _blas_info() -> str:
 
 
 def _cuda_info() -> str:
-    from .backends.cuda_stub import cuda_unavailable_reason
+    from .backends.cuda import device_count, unavailable_reason
 
-    return f"not available: {cuda_unavailable_reason()}"
+    reason = unavailable_reason()
+    if reason is not None:
+        return f"not available: {reason}"
+    from .backends.cuda.blas import find_cublas
+
+    return f"available: {device_count()} device(s), cuBLAS {find_cublas() or 'not found'}"
 
 
 def show_config() -> None:

@@ -15,7 +15,7 @@ import numpy as np
 from ._core.tensor_base import Size, TensorBase, make_tensor
 from .device import as_device, backend_for
 from .dtypes import as_dtype, bool_, float16, float32, float64, int32, int64
-from .errors import AutogradError, ShapeError
+from .errors import AutogradError, DeviceError, ShapeError
 from .ops import _util
 
 __all__ = ["Tensor", "Size"]
@@ -392,7 +392,7 @@ class Tensor(TensorBase):
         dtype = kwargs.pop("dtype", None)
         device = kwargs.pop("device", None)
         copy = kwargs.pop("copy", False)
-        kwargs.pop("non_blocking", None)
+        non_blocking = bool(kwargs.pop("non_blocking", False))
         kwargs.pop("memory_format", None)
         if kwargs:
             raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
@@ -408,7 +408,7 @@ class Tensor(TensorBase):
         from .ops.creation import _to
 
         return _to(self, None if dtype is None else as_dtype(dtype),
-                   None if device is None else as_device(device), copy)
+                   None if device is None else as_device(device), copy, non_blocking)
 
     def type(self, dtype=None):
         if dtype is None:
@@ -447,7 +447,43 @@ class Tensor(TensorBase):
         return self.to("cpu")
 
     def cuda(self, device=None, non_blocking: bool = False):
-        return self.to(as_device("cuda" if device is None else device))
+        """A copy on a CUDA device (the current one by default); ``self`` if it is already there.
+
+        Example:
+            >>> import neurarust as nr
+            >>> if nr.cuda.is_available(): x = nr.ones(2).cuda()
+        """
+        return self.to(as_device("cuda" if device is None else device), non_blocking=non_blocking)
+
+    def pin_memory(self, device="cuda"):
+        """A copy of this CPU tensor in page-locked host memory, so ``non_blocking`` copies to ``device`` overlap.
+
+        Example:
+            >>> import neurarust as nr
+            >>> if nr.cuda.is_available(): x = nr.ones(2).pin_memory()
+        """
+        from .ops.creation import from_numpy
+
+        if self._device.type != "cpu":
+            raise DeviceError(f"pin_memory(): cannot pin '{self._device}' memory, only CPU memory")
+        pinned = backend_for(as_device(device)).pin_host(self.detach().numpy())
+        return from_numpy(pinned)
+
+    def is_pinned(self, device="cuda") -> bool:
+        """Whether this CPU tensor is in page-locked memory (always False without CUDA).
+
+        Example:
+            >>> import neurarust as nr
+            >>> nr.ones(2).is_pinned()
+            False
+        """
+        if self._device.type != "cpu":
+            return False
+        try:
+            dev_backend = backend_for(as_device(device))
+        except DeviceError:
+            return False
+        return dev_backend.is_pinned_host(self._data)
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
         from .ops.creation import tensor

@@ -14,9 +14,9 @@ from typing import Any, Callable, Dict, Optional, Union
 
 from .errors import DeviceError
 
-__all__ = ["device", "backend_for", "register_backend"]
+__all__ = ["device", "backend_for", "register_backend", "unregister_backend", "seed_devices", "as_device"]
 
-_KNOWN_TYPES = ("cpu", "cuda")
+_KNOWN_TYPES = ["cpu", "cuda"]
 
 
 class device:
@@ -87,15 +87,48 @@ class device:
 
 _DEVICES: Dict[Any, device] = {}
 _BACKEND_FACTORIES: Dict[str, Callable[[device], Any]] = {}
+_DEFAULT_INDEX: Dict[str, Callable[[], int]] = {}
+_SEEDERS: Dict[str, Callable[[int], None]] = {}
 
 
-def register_backend(device_type: str, factory: Callable[[device], Any]) -> None:
+def register_backend(device_type: str, factory: Callable[[device], Any], *,
+                     default_index: Optional[Callable[[], int]] = None,
+                     manual_seed: Optional[Callable[[int], None]] = None) -> None:
     """Register the factory that builds the backend for ``device_type``.
 
     A factory is called once per device and may raise :class:`DeviceError`
-    to say why the device cannot be used (e.g. no driver).
+    to say why the device cannot be used (e.g. no driver).  ``default_index``
+    gives the index that ``"<type>"`` without one stands for (torch's
+    current device), so tensors always carry a full device such as
+    ``cuda:0``.  ``manual_seed`` seeds every device of the type
+    (``nr.manual_seed`` calls it).  A new type becomes a known device type.
     """
+    if device_type not in _KNOWN_TYPES:
+        _KNOWN_TYPES.append(device_type)
     _BACKEND_FACTORIES[device_type] = factory
+    if default_index is not None:
+        _DEFAULT_INDEX[device_type] = default_index
+    if manual_seed is not None:
+        _SEEDERS[device_type] = manual_seed
+
+
+def unregister_backend(device_type: str) -> None:
+    """Forget a device type registered with :func:`register_backend` (cpu and cuda stay known)."""
+    _BACKEND_FACTORIES.pop(device_type, None)
+    _DEFAULT_INDEX.pop(device_type, None)
+    _SEEDERS.pop(device_type, None)
+    for key in [k for k in _DEVICES if k[0] == device_type]:
+        _DEVICES[key]._backend = None
+    if device_type not in ("cpu", "cuda") and device_type in _KNOWN_TYPES:
+        _KNOWN_TYPES.remove(device_type)
+        for key in [k for k in _DEVICES if k[0] == device_type]:
+            del _DEVICES[key]
+
+
+def seed_devices(seed: int) -> None:
+    """Seed the generators of every registered device type that has one (``nr.manual_seed``)."""
+    for seeder in list(_SEEDERS.values()):
+        seeder(seed)
 
 
 def backend_for(dev: device) -> Any:
@@ -112,11 +145,13 @@ def backend_for(dev: device) -> Any:
 def as_device(value: Any) -> device:
     if value is None:
         return CPU
-    if isinstance(value, device):
-        return value
-    if isinstance(value, int):
-        return device("cuda", value)
-    return device(value)
+    if not isinstance(value, device):
+        value = device("cuda", value) if isinstance(value, int) else device(value)
+    if value.index is None:
+        default_index = _DEFAULT_INDEX.get(value.type)
+        if default_index is not None:
+            return device(value.type, default_index())
+    return value
 
 
 CPU = device("cpu")

@@ -23,6 +23,7 @@ __all__ = [
     "DeviceError",
     "AutogradError",
     "IntegerDivisionByZeroError",
+    "OutOfMemoryError",
 ]
 
 
@@ -52,3 +53,8 @@ class AutogradError(NeuraRustError, RuntimeError):
 
 class IntegerDivisionByZeroError(NeuraRustError, ZeroDivisionError, RuntimeError):
     """Integer division or remainder by zero (torch raises RuntimeError)."""
+
+
+class OutOfMemoryError(DeviceError):
+    """A device allocation failed even after the allocator's cache was emptied (torch's
+    ``torch.cuda.OutOfMemoryError``, also a ``RuntimeError``)."""

@@ -15,10 +15,22 @@ def _cpu_factory(dev):
 
 
 def _cuda_factory(dev):
-    from .cuda_stub import unavailable_cuda_backend
+    from .cuda import create_backend  # pycuda is imported lazily, on first use of a CUDA device
 
-    return unavailable_cuda_backend(dev)
+    return create_backend(dev)
+
+
+def _cuda_current_device() -> int:
+    from .cuda.runtime import current_device
+
+    return current_device()
+
+
+def _cuda_manual_seed(seed: int) -> None:
+    from .cuda.runtime import manual_seed_all
+
+    manual_seed_all(seed)
 
 
 register_backend("cpu", _cpu_factory)
-register_backend("cuda", _cuda_factory)
+register_backend("cuda", _cuda_factory, default_index=_cuda_current_device, manual_seed=_cuda_manual_seed)

@@ -390,13 +390,16 @@ class ToCopy(Function):
     """dtype/device conversion; the gradient converts back."""
 
     @staticmethod
-    def forward(ctx, x, dtype, device):
+    def forward(ctx, x, dtype, device, non_blocking=False):
         ctx.src = (x._dtype, x._device)
-        src_backend = backend_for(x._device)
         data = x._data
         if device is not x._device:
-            host = np.array(src_backend.to_numpy(data), order="C", copy=True)
-            data = backend_for(device).from_numpy(host)
+            # Between devices the data goes through host memory: the source
+            # backend hands a NumPy array, the target backend uploads it.
+            host = backend_for(x._device).to_numpy(data)
+            data = backend_for(device).from_numpy(host, non_blocking=non_blocking)
+            if data is host:  # the target keeps host arrays as they are (the CPU): copy
+                data = np.array(host, order="C", copy=True)
         b = backend_for(device)
         if dtype is not x._dtype:
             data = b.cast(data, dtype.numpy)
@@ -407,15 +410,15 @@ class ToCopy(Function):
     @staticmethod
     def backward(ctx, g):
         dtype, device = ctx.src
-        return _to(g, dtype if dtype.is_floating_point else None, device, False), None, None
+        return _to(g, dtype if dtype.is_floating_point else None, device, False), None, None, None
 
 
-def _to(t, dtype, device, copy: bool):
+def _to(t, dtype, device, copy: bool, non_blocking: bool = False):
     dtype = t._dtype if dtype is None else dtype
     device = t._device if device is None else device
     if dtype is t._dtype and (device is t._device or device == t._device) and not copy:
         return t
-    return ToCopy.apply(t, dtype, device)
+    return ToCopy.apply(t, dtype, device, non_blocking)
 
 
 def _rebuild(array, device, requires_grad):

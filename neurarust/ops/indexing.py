@@ -29,9 +29,11 @@ values_indices = namedtuple("return_types", ["values", "indices"])
 
 
 # ---------------------------------------------------------------- helpers
-def _check_index_tensor(op, index, allow_bool=False):
+def _check_index_tensor(op, index, input, allow_bool=False):
+    """``index`` as an int64 tensor on ``input``'s device (a mismatch raises, as in torch)."""
     if not isinstance(index, TensorBase):
         raise TypeError(f"{op}(): index must be a Tensor, got {type(index).__name__}")
+    common_device(op, input, index)
     if index._dtype is not int64 and not (allow_bool and index._dtype is bool_):
         if index._dtype.category == 1:
             return index.to(int64)
@@ -326,7 +328,7 @@ def index_select(input, dim: int, index):
         tensor([[2, 0],
                 [5, 3]])
     """
-    index = _check_index_tensor("index_select", index)
+    index = _check_index_tensor("index_select", index, input)
     if index.ndim > 1:
         raise ShapeError(f"index_select(): Index is supposed to be a vector, got shape {list(index.shape)}")
     d = wrap_dim(dim, input.ndim, "index_select") if input.ndim else 0
@@ -375,7 +377,7 @@ def gather(input, dim: int, index, *, sparse_grad: bool = False):
         tensor([[1, 1],
                 [4, 3]])
     """
-    index = _check_index_tensor("gather", index)
+    index = _check_index_tensor("gather", index, input)
     if input.ndim <= 1 and index.ndim <= 1 and input.ndim != index.ndim:
         # torch treats a 0-d input or index as 1-D of length 1 here.
         out = gather(input.reshape(-1), dim, index.reshape(-1))
@@ -425,7 +427,9 @@ def AutogradError_(msg):
 
 
 def _scatter(op, input, dim, index, src, reduce):
-    index = _check_index_tensor(op, index)
+    index = _check_index_tensor(op, index, input)
+    if isinstance(src, TensorBase):
+        common_device(op, input, src)
     d = wrap_dim(dim, input.ndim, op) if input.ndim else 0
     _check_gather_shapes(op, input, d, index, src if isinstance(src, TensorBase) else None)
     _check_in_range(index, input.shape[d] if input.ndim else 1, op, d)
@@ -498,7 +502,7 @@ def index_add(input, dim: int, index, source, *, alpha=1):
         >>> nr.zeros(3).index_add(0, nr.tensor([0, 0]), nr.tensor([1.0, 2.0]))
         tensor([3., 0., 0.])
     """
-    index = _check_index_tensor("index_add", index).reshape(-1)
+    index = _check_index_tensor("index_add", index, input).reshape(-1)
     d = wrap_dim(dim, input.ndim, "index_add") if input.ndim else 0
     _check_in_range(index, input.shape[d] if input.ndim else 1, "index_add", d)
     expected = list(input.shape)
@@ -532,7 +536,7 @@ def take(input, index):
         >>> nr.tensor([[1, 2], [3, 4]]).take(nr.tensor([0, -1]))
         tensor([1, 4])
     """
-    index = _check_index_tensor("take", index)
+    index = _check_index_tensor("take", index, input)
     index = _wrap_negative(index, input.numel(), "take")
     return Take.apply(input, index.contiguous())
 

@@ -13,7 +13,7 @@ from typing import Optional
 import numpy as np
 
 from .._core.tensor_base import TensorBase
-from ..device import as_device, backend_for
+from ..device import as_device, backend_for, seed_devices
 from ..dtypes import get_default_dtype, int64
 from ..errors import DTypeError, ShapeError
 from ._util import as_shape, backend, dtype_arg, wrap
@@ -82,14 +82,16 @@ default_generator = Generator()
 
 
 def manual_seed(seed: int) -> Generator:
-    """Seed the default generator (and, later, every device's generator).
+    """Seed the default generator and every device's generator (CUDA included).
 
     Example:
         >>> import neurarust as nr
         >>> nr.manual_seed(1).initial_seed()
         1
     """
-    return default_generator.manual_seed(seed)
+    generator = default_generator.manual_seed(seed)
+    seed_devices(generator.initial_seed())
+    return generator
 
 
 def seed() -> int:

@@ -14,6 +14,8 @@ Example:
 """
 from __future__ import annotations
 
+import contextlib
+
 import importlib
 import os
 from typing import Any, Callable, List, Optional, Sequence, Tuple
@@ -366,6 +368,75 @@ def _check_run(run, nr_fn, np_fn, torch_fn, torch, dtype, opts):
             f"{run.label}: input {i}'s version counter moved from {versions[i]} to {leaf._version}")
 
 
+def devices_under_test() -> List[Any]:
+    """The devices besides the CPU that ``check_op`` runs every op on.
+
+    ``cuda`` when it is available, and always ``"opaque"`` (see
+    :mod:`neurarust.testing._opaque_device`): a device whose arrays are not
+    NumPy arrays, which catches code that bypasses the backend protocol.
+    ``NEURARUST_TEST_DEVICES`` (comma-separated) replaces the list.
+
+    Example:
+        >>> from neurarust.testing import devices_under_test
+        >>> "opaque" in devices_under_test()
+        True
+    """
+    env = os.environ.get("NEURARUST_TEST_DEVICES")
+    if env is not None:
+        return [d.strip() for d in env.split(",") if d.strip()]
+    import neurarust as nr
+
+    return (["cuda"] if nr.cuda.is_available() else []) + ["opaque"]
+
+
+def _on_device(device):
+    """A context giving the device: the opaque one is registered only while it is used."""
+    from ._opaque_device import opaque_device
+
+    if str(device).split(":")[0] == "opaque":
+        return opaque_device()
+    return contextlib.nullcontext(device)
+
+
+def _check_device_run(run, nr_fn, device, dtype, opts):
+    """The op on ``device`` gives the CPU's outputs and gradients, on that device."""
+    import neurarust as nr
+
+    want_grad = opts["grad"] and bool(run.grad_inputs)
+    with _on_device(device) as dev:
+        dev = nr.device(dev) if isinstance(dev, str) else dev
+        results = []
+        for where in (None, dev):
+            leaves = [nr.tensor(b, device=where) for b in run.bases]
+            for i in run.grad_inputs:
+                if want_grad:
+                    leaves[i].requires_grad_(True)
+            outs = _as_outputs(nr_fn(*[lay.apply(leaf) for leaf, lay in zip(leaves, run.layouts)]))
+            grads = None
+            if want_grad:
+                upstream = _grad_outputs(np.random.default_rng(7), outs, opts["grad_output"])
+                loss = _loss(outs, upstream, lambda g: nr.tensor(g, device=where))
+                if loss is not None:
+                    loss.backward()
+                grads = [leaves[i].grad for i in sorted(run.grad_inputs)]
+            results.append((outs, grads, leaves))
+        (cpu_outs, cpu_grads, _), (dev_outs, dev_grads, dev_leaves) = results
+        label = f"{run.label} on {dev}"
+        rtol, atol = _tolerances(opts["rtol"], opts["atol"], dtype.name)
+        for k, (o, e) in enumerate(zip(dev_outs, cpu_outs)):
+            if hasattr(o, "device"):
+                assert o.device == dev, f"{label}: output {k} is on {o.device}"
+                assert o.requires_grad == e.requires_grad, f"{label}: output {k} requires_grad differs"
+            assert_close(o, e, rtol, atol, equal_nan=True, msg=f"{label}: output {k} differs from the CPU's")
+        for got, want in zip(dev_grads or [], cpu_grads or []):
+            assert (got is None) == (want is None), f"{label}: gradient is {got!r}, the CPU's {want!r}"
+            if got is not None:
+                assert got.device == dev, f"{label}: gradient is on {got.device}"
+                assert_close(got, want, rtol, atol, equal_nan=True, msg=f"{label}: gradient differs from the CPU's")
+        for i, (leaf, base) in enumerate(zip(dev_leaves, run.bases)):
+            assert_close(leaf.detach(), base, 0.0, 0.0, equal_nan=True, msg=f"{label}: the op modified input {i}")
+
+
 def _run_gradcheck(nr_fn, arrays, grad_set, name):
     import neurarust as nr
 
@@ -396,6 +467,7 @@ def check_op(nr_fn: Callable, np_fn: Callable, torch_fn: Optional[Callable],
              grad_rtol: Optional[float] = None, grad_atol: Optional[float] = None,
              use_torch: Optional[bool] = None,
              seed: int = 0,
+             devices: Optional[Sequence[Any]] = None,
              name: Optional[str] = None) -> None:
     """Check an op's forward and backward against NumPy and torch in many layouts and dtypes.
 
@@ -421,7 +493,10 @@ def check_op(nr_fn: Callable, np_fn: Callable, torch_fn: Optional[Callable],
     transposed view); ``sliced`` (each input is a step-2 view, NaN between elements);
     ``broadcast`` (one dim of each input is a stride-0 expansion); ``scalar`` (0-d inputs,
     or ``scalar_shapes``); ``empty`` (first dim of the inputs with the most dims set to 0, or ``empty_shapes``).
-    Finally ``nr.autograd.gradcheck`` runs in float64 on ``gradcheck_shapes`` (default
+    The variants of the first dtype also run on each of ``devices`` (default
+    :func:`devices_under_test`: ``cuda`` when available, and the ``opaque``
+    test device), where outputs, gradients and their devices are compared with
+    the CPU's.  Finally ``nr.autograd.gradcheck`` runs in float64 on ``gradcheck_shapes`` (default
     ``shapes``), unless ``gradcheck=False``.
 
     Example:
@@ -444,6 +519,7 @@ def check_op(nr_fn: Callable, np_fn: Callable, torch_fn: Optional[Callable],
     if use_torch and torch is None:
         raise RuntimeError("check_op: use_torch=True but torch cannot be imported")
     grad_set = None if grad_inputs is None else set(grad_inputs)
+    device_list = list(devices_under_test() if devices is None else devices)
     float_dtypes = [_np_dtype(d) for d in dtypes]
     if inputs is not None and not any(_is_float(np.asarray(a)) for a in inputs):
         float_dtypes = float_dtypes[:1]  # the float dtype changes nothing
@@ -465,6 +541,9 @@ def check_op(nr_fn: Callable, np_fn: Callable, torch_fn: Optional[Callable],
             opts = dict(rtol=rtol, atol=atol, grad_rtol=grad_rtol, grad_atol=grad_atol, grad=grad,
                         grad_output=grad_output, check_np_dtype=check_np_dtype, rng=rng)
             _check_run(run, nr_fn, np_fn, torch_fn, torch, dtype, opts)
+            if d_index == 0:
+                for dev in device_list:
+                    _check_device_run(run, nr_fn, dev, dtype, opts)
             ran += 1
     assert ran, f"{name}: check_op ran no variant at all"
     if gradcheck and grad:

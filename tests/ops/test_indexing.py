@@ -318,26 +318,26 @@ DUP_INDEX = np.array([[0, 0], [1, 1], [3, 3]])
 
 # name, f(*inputs, M) for M in (neurarust, torch), NumPy reference, input shapes, check_op options
 OPS = [
-    ("index_select", lambda x, M: x.index_select(1, M.tensor([2, 0, 2])), lambda x: x[:, [2, 0, 2]],
+    ("index_select", lambda x, M: x.index_select(1, M.tensor([2, 0, 2], device=x.device)), lambda x: x[:, [2, 0, 2]],
      [(3, 4)], {"skip": ("scalar",)}),
-    ("gather", lambda x, M: x.gather(1, M.tensor(G_INDEX)), lambda x: np_gather(x, 1, G_INDEX),
+    ("gather", lambda x, M: x.gather(1, M.tensor(G_INDEX, device=x.device)), lambda x: np_gather(x, 1, G_INDEX),
      [(3, 4)], {"skip": FIXED_SHAPE}),
-    ("gather_smaller_index", lambda x, M: x.gather(0, M.tensor([[2, 0]])),
+    ("gather_smaller_index", lambda x, M: x.gather(0, M.tensor([[2, 0]], device=x.device)),
      lambda x: np_gather(x, 0, np.array([[2, 0]])), [(3, 4)], {"skip": FIXED_SHAPE}),
-    ("scatter_src", lambda x, s, M: x.scatter(1, M.tensor(S_INDEX), s),
+    ("scatter_src", lambda x, s, M: x.scatter(1, M.tensor(S_INDEX, device=x.device), s),
      lambda x, s: np_scatter(x, 1, S_INDEX, s), [(3, 4), (3, 2)], {"skip": FIXED_SHAPE}),
-    ("scatter_value", lambda x, M: x.scatter(1, M.tensor(S_INDEX), 2.5),
+    ("scatter_value", lambda x, M: x.scatter(1, M.tensor(S_INDEX, device=x.device), 2.5),
      lambda x: np_scatter(x, 1, S_INDEX, np.array(2.5, x.dtype)), [(3, 4)], {"skip": FIXED_SHAPE}),
-    ("scatter_add_duplicates", lambda x, s, M: x.scatter_add(1, M.tensor(DUP_INDEX), s),
+    ("scatter_add_duplicates", lambda x, s, M: x.scatter_add(1, M.tensor(DUP_INDEX, device=x.device), s),
      lambda x, s: np_scatter(x, 1, DUP_INDEX, s, "add"), [(3, 4), (3, 2)], {"skip": FIXED_SHAPE}),
-    ("index_add_alpha", lambda x, s, M: x.index_add(0, M.tensor([0, 0, 2]), s, alpha=2),
+    ("index_add_alpha", lambda x, s, M: x.index_add(0, M.tensor([0, 0, 2], device=x.device), s, alpha=2),
      lambda x, s: np_index_add(x, 0, [0, 0, 2], s, 2), [(3, 4), (3, 4)], {"skip": FIXED_SHAPE}),
-    ("take_negative", lambda x, M: x.take(M.tensor([[0, -1], [5, 5]])),
+    ("take_negative", lambda x, M: x.take(M.tensor([[0, -1], [5, 5]], device=x.device)),
      lambda x: np.take(x.reshape(-1), [[0, -1], [5, 5]]), [(3, 4)], {"skip": FIXED_SHAPE}),
-    ("masked_fill_broadcast_mask", lambda x, M: x.masked_fill(M.tensor([True, False, False, True]), 2.0),
+    ("masked_fill_broadcast_mask", lambda x, M: x.masked_fill(M.tensor([True, False, False, True], device=x.device), 2.0),
      lambda x: np.where([True, False, False, True], 2.0, x).astype(x.dtype), [(3, 4)], {"skip": ("scalar",)}),
     ("masked_select_data_mask", lambda x, M: x.masked_select(x > 0), lambda x: x[x > 0], [(3, 4)], {}),
-    ("masked_select_broadcast_input", lambda x, M: x.masked_select(M.tensor(MASK[0].tolist())),
+    ("masked_select_broadcast_input", lambda x, M: x.masked_select(M.tensor(MASK[0].tolist(), device=x.device)),
      lambda x: np.broadcast_to(x, (3, 4))[MASK[0]], [(4,)], {"skip": FIXED_SHAPE}),
     ("cat_dim1", lambda a, b, M: M.cat([a, b], 1), lambda a, b: np.concatenate([a, b], 1),
      [(3, 2), (3, 4)], {"skip": ("scalar",)}),
@@ -369,7 +369,7 @@ OPS = [
     ("repeat_interleave_int", lambda x, M: x.repeat_interleave(2, dim=0), lambda x: np.repeat(x, 2, 0),
      [(3, 4)], {"skip": ("scalar",)}),
     ("repeat_interleave_flat", lambda x, M: x.repeat_interleave(2), lambda x: np.repeat(x, 2), [(3, 4)], {}),
-    ("repeat_interleave_tensor", lambda x, M: x.repeat_interleave(M.tensor([1, 0, 2]), dim=0),
+    ("repeat_interleave_tensor", lambda x, M: x.repeat_interleave(M.tensor([1, 0, 2], device=x.device), dim=0),
      lambda x: np.repeat(x, [1, 0, 2], 0), [(3, 4)], {"skip": FIXED_SHAPE}),
     ("tril", lambda x, M: x.tril(), np.tril, [(3, 4)], {"skip": ("scalar",)}),
     ("tril_below", lambda x, M: x.tril(-1), lambda x: np.tril(x, -1), [(3, 4)], {"skip": ("scalar",)}),
@@ -414,7 +414,7 @@ def test_scatter_src_larger_than_index_gradient():
     # own ScatterBackward0 fails on this case (it returns a gradient of the index's shape), so
     # the reference is NumPy alone.
     index = np.array([[2, 0]])
-    check_op(lambda x, s: x.scatter(0, nr.tensor(index), s), lambda x, s: np_scatter(x, 0, index, s), None,
+    check_op(lambda x, s: x.scatter(0, nr.tensor(index, device=x.device), s), lambda x, s: np_scatter(x, 0, index, s), None,
              [(3, 4), (2, 3)], skip=FIXED_SHAPE, use_torch=False)
 
 
@@ -457,7 +457,7 @@ def test_zero_dim_inputs(name, nr_fn, np_fn, torch_fn):
 
 def test_scatter_reduce_add_gradient_matches_central_differences():
     # torch has no derivative for scatter(reduce=...); the add case is linear, so check it numerically.
-    check_op(lambda x, s: x.scatter(1, nr.tensor(DUP_INDEX), s, reduce="add"),
+    check_op(lambda x, s: x.scatter(1, nr.tensor(DUP_INDEX, device=x.device), s, reduce="add"),
              lambda x, s: np_scatter(x, 1, DUP_INDEX, s, "add"), None, [(3, 4), (3, 2)],
              skip=FIXED_SHAPE, use_torch=False)
     x = nr.ones(3, 4, requires_grad=True)

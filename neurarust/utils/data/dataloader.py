@@ -23,6 +23,7 @@ from ...device import CPU, backend_for
 from ...ops.random import Generator, default_generator
 from . import _worker
 from ._collate import default_collate, default_convert
+from ._pin import PinningIter
 from .dataset import Dataset, IterableDataset, TensorDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
@@ -41,7 +42,10 @@ class DataLoader:
     :class:`RandomSampler` seeded from ``generator`` (or the default
     generator), so ``manual_seed`` makes the order reproducible.  Workers
     prefetch ``prefetch_factor`` batches each; batches come back in sampler
-    order through shared memory.  ``pin_memory`` is a no-op on the CPU.
+    order through shared memory.  ``pin_memory=True`` copies each batch into
+    page-locked memory for ``pin_memory_device`` (default ``cuda``), so
+    ``.to("cuda", non_blocking=True)`` does not block; without CUDA it warns
+    once and leaves batches as they are (as torch does).
 
     Example:
         >>> import neurarust as nr
@@ -149,6 +153,10 @@ class DataLoader:
         return iter(sampler)
 
     def __iter__(self):
+        it = self._batches()
+        return PinningIter(it, self.pin_memory_device) if self.pin_memory else it
+
+    def _batches(self):
         if self.num_workers == 0:
             return _SingleProcessIter(self)
         if self.persistent_workers:
