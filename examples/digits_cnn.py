@@ -26,21 +26,22 @@ def make_model() -> nn.Module:
 def main() -> float:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
     args = parser.parse_args()
 
     nr.manual_seed(0)
     digits = load_digits()
     x = (digits.images / 16.0).astype(np.float32)[:, None]  # (N, 1, 8, 8)
     y = digits.target.astype(np.int64)
-    x_train, x_test, y_train, y_test = (nr.from_numpy(a) for a in
+    x_train, x_test, y_train, y_test = (nr.from_numpy(a).to(args.device) for a in
                                         train_test_split(x, y, test_size=0.2, random_state=0))
 
-    model = make_model()
+    model = make_model().to(args.device)
     optimizer = nr.optim.Adam(model.parameters(), lr=3e-3)
     loss_fn = nn.CrossEntropyLoss()
     start = time.perf_counter()
     for epoch in range(args.epochs):
-        order = nr.randperm(x_train.shape[0])
+        order = nr.randperm(x_train.shape[0], device=args.device)
         for i in range(0, x_train.shape[0], 64):
             batch = order[i:i + 64]
             optimizer.zero_grad()

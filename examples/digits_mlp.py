@@ -5,6 +5,9 @@ The script is a PyTorch training loop with the import changed: swap
 ``[examples]`` extra (scikit-learn; tqdm for a progress bar if installed):
 
     pip install ".[examples]" && python examples/digits_mlp.py
+
+``--device cuda`` trains on a GPU: the only change is moving the model and
+the data with ``.to(device)``.
 """
 import argparse
 import os
@@ -32,13 +35,12 @@ def make_model() -> nn.Module:
     )
 
 
-def load_data():
+def load_data(device="cpu"):
     digits = load_digits()
     x = (digits.data / 16.0).astype(np.float32)
     y = digits.target.astype(np.int64)
     x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, random_state=0)
-    return (nr.from_numpy(x_train), nr.from_numpy(y_train),
-            nr.from_numpy(x_test), nr.from_numpy(y_test))
+    return tuple(nr.from_numpy(a).to(device) for a in (x_train, y_train, x_test, y_test))
 
 
 @nr.no_grad()
@@ -57,7 +59,7 @@ def train(model, x, y, epochs: int, batch_size: int = 64) -> None:
     if tqdm is not None:
         epoch_range = tqdm(epoch_range, desc="epochs", unit="epoch")
     for _ in epoch_range:
-        order = nr.randperm(n)
+        order = nr.randperm(n, device=x.device)
         for start in range(0, n, batch_size):
             batch = order[start:start + batch_size]
             optimizer.zero_grad()
@@ -71,11 +73,12 @@ def train(model, x, y, epochs: int, batch_size: int = 64) -> None:
 def main() -> float:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
     args = parser.parse_args()
 
     nr.manual_seed(0)
-    x_train, y_train, x_test, y_test = load_data()
-    model = make_model()
+    x_train, y_train, x_test, y_test = load_data(args.device)
+    model = make_model().to(args.device)
     start = time.perf_counter()
     train(model, x_train, y_train, args.epochs)
     elapsed = time.perf_counter() - start
@@ -85,8 +88,8 @@ def main() -> float:
     # Save, reload into a fresh model, and check that it predicts the same.
     path = os.path.join(tempfile.mkdtemp(), "digits_mlp.safetensors")
     nr.save(model.state_dict(), path)
-    reloaded = make_model()
-    reloaded.load_state_dict(nr.load(path))
+    reloaded = make_model().to(args.device)
+    reloaded.load_state_dict(nr.load(path, map_location=args.device))
     with nr.no_grad():
         same = bool((reloaded.eval()(x_test).argmax(1) == model.eval()(x_test).argmax(1)).all())
     print(f"saved to {path}; reloaded model predicts the same: {same}")
