@@ -130,6 +130,12 @@ def _allocator(device: Any):
     return None if rt is None else rt.allocator
 
 
+def _stat(device: Any, name: str) -> int:
+    """An allocator statistic; 0 for a device nothing has run on (statistics never start one)."""
+    alloc = _allocator(device)
+    return 0 if alloc is None else getattr(alloc, name)
+
+
 def memory_allocated(device: Any = None) -> int:
     """Bytes held by live tensors on ``device`` (rounded to the allocator's block sizes).
 
@@ -138,8 +144,7 @@ def memory_allocated(device: Any = None) -> int:
         >>> nr.cuda.memory_allocated() >= 0
         True
     """
-    alloc = _allocator(device)
-    return 0 if alloc is None else alloc.allocated
+    return _stat(device, "allocated")
 
 
 def max_memory_allocated(device: Any = None) -> int:
@@ -150,8 +155,7 @@ def max_memory_allocated(device: Any = None) -> int:
         >>> nr.cuda.max_memory_allocated() >= nr.cuda.memory_allocated()
         True
     """
-    alloc = _allocator(device)
-    return 0 if alloc is None else alloc.peak_allocated
+    return _stat(device, "peak_allocated")
 
 
 def memory_reserved(device: Any = None) -> int:
@@ -162,8 +166,7 @@ def memory_reserved(device: Any = None) -> int:
         >>> nr.cuda.memory_reserved() >= nr.cuda.memory_allocated()
         True
     """
-    alloc = _allocator(device)
-    return 0 if alloc is None else alloc.reserved
+    return _stat(device, "reserved")
 
 
 def reset_peak_memory_stats(device: Any = None) -> None:

@@ -94,30 +94,22 @@ class CuBLAS:
                              c_ptr: int, ldc: int, stride_c: int, batch: int) -> None:
         """Column-major ``C = op(A) @ op(B)`` for ``batch`` matrices (strides in elements)."""
         lib = self.lib
-        if dtype_name == "float32":
-            one, zero = ctypes.c_float(1.0), ctypes.c_float(0.0)
+        typed = {"float32": (ctypes.c_float, lib.cublasSgemm_v2, lib.cublasSgemmStridedBatched),
+                 "float64": (ctypes.c_double, lib.cublasDgemm_v2, lib.cublasDgemmStridedBatched)}.get(dtype_name)
+        if typed is not None:
+            scalar, gemm, gemm_batched = typed
+            one, zero = ctypes.byref(scalar(1.0)), ctypes.byref(scalar(0.0))
             if batch == 1:
-                status = lib.cublasSgemm_v2(self.handle, trans_a, trans_b, m, n, k, ctypes.byref(one), a_ptr, lda,
-                                            b_ptr, ldb, ctypes.byref(zero), c_ptr, ldc)
+                status = gemm(self.handle, trans_a, trans_b, m, n, k, one, a_ptr, lda, b_ptr, ldb, zero, c_ptr, ldc)
             else:
-                status = lib.cublasSgemmStridedBatched(self.handle, trans_a, trans_b, m, n, k, ctypes.byref(one),
-                                                       a_ptr, lda, stride_a, b_ptr, ldb, stride_b,
-                                                       ctypes.byref(zero), c_ptr, ldc, stride_c, batch)
-        elif dtype_name == "float64":
-            one, zero = ctypes.c_double(1.0), ctypes.c_double(0.0)
-            if batch == 1:
-                status = lib.cublasDgemm_v2(self.handle, trans_a, trans_b, m, n, k, ctypes.byref(one), a_ptr, lda,
-                                            b_ptr, ldb, ctypes.byref(zero), c_ptr, ldc)
-            else:
-                status = lib.cublasDgemmStridedBatched(self.handle, trans_a, trans_b, m, n, k, ctypes.byref(one),
-                                                       a_ptr, lda, stride_a, b_ptr, ldb, stride_b,
-                                                       ctypes.byref(zero), c_ptr, ldc, stride_c, batch)
+                status = gemm_batched(self.handle, trans_a, trans_b, m, n, k, one, a_ptr, lda, stride_a,
+                                      b_ptr, ldb, stride_b, zero, c_ptr, ldc, stride_c, batch)
         elif dtype_name == "float16":
             # Half inputs and output, float32 accumulation (as torch does by default).
-            one, zero = ctypes.c_float(1.0), ctypes.c_float(0.0)
+            one, zero = ctypes.byref(ctypes.c_float(1.0)), ctypes.byref(ctypes.c_float(0.0))
             status = lib.cublasGemmStridedBatchedEx(
-                self.handle, trans_a, trans_b, m, n, k, ctypes.byref(one), a_ptr, CUDA_R_16F, lda, stride_a,
-                b_ptr, CUDA_R_16F, ldb, stride_b, ctypes.byref(zero), c_ptr, CUDA_R_16F, ldc, stride_c, batch,
+                self.handle, trans_a, trans_b, m, n, k, one, a_ptr, CUDA_R_16F, lda, stride_a,
+                b_ptr, CUDA_R_16F, ldb, stride_b, zero, c_ptr, CUDA_R_16F, ldc, stride_c, batch,
                 CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT)
         else:
             raise DeviceError(f"cuBLAS gemm: unsupported dtype {dtype_name}")
