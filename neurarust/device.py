@@ -117,11 +117,13 @@ def unregister_backend(device_type: str) -> None:
     _BACKEND_FACTORIES.pop(device_type, None)
     _DEFAULT_INDEX.pop(device_type, None)
     _SEEDERS.pop(device_type, None)
-    for key in [k for k in _DEVICES if k[0] == device_type]:
-        _DEVICES[key]._backend = None
-    if device_type not in ("cpu", "cuda") and device_type in _KNOWN_TYPES:
+    builtin = device_type in ("cpu", "cuda")
+    if not builtin and device_type in _KNOWN_TYPES:
         _KNOWN_TYPES.remove(device_type)
-        for key in [k for k in _DEVICES if k[0] == device_type]:
+    for key in [k for k in _DEVICES if k[0] == device_type]:
+        if builtin:
+            _DEVICES[key]._backend = None  # the type stays known; its backend is built again on use
+        else:
             del _DEVICES[key]
 
 

@@ -10,7 +10,6 @@ optimizers and serialization.
 """
 from __future__ import annotations
 
-import contextlib
 import io
 
 import numpy as np
@@ -19,21 +18,12 @@ import pytest
 import neurarust as nr
 import neurarust.nn as nn
 import neurarust.nn.functional as F
-from neurarust.testing import assert_close, devices_under_test, opaque_device
-
-
-@contextlib.contextmanager
-def _enter(name):
-    if name.startswith("opaque"):
-        with opaque_device() as dev:
-            yield dev
-    else:
-        yield nr.device(name)
+from neurarust.testing import assert_close, devices_under_test, entered_device
 
 
 @pytest.fixture(params=devices_under_test())
 def dev(request):
-    with _enter(request.param) as d:
+    with entered_device(request.param) as d:
         yield d
 
 

@@ -9,8 +9,8 @@ Example:
 """
 from ._comparison import assert_close, default_tolerances, to_numpy
 from ._op_check import VARIANTS, away_from_zero, check_op, devices_under_test, positive, torch_or_none, uniform
-from ._opaque_device import OpaqueArray, OpaqueBackend, opaque_device
+from ._opaque_device import OpaqueArray, OpaqueBackend, entered_device, opaque_device
 
 __all__ = ["assert_close", "default_tolerances", "to_numpy", "check_op", "VARIANTS", "uniform",
            "positive", "away_from_zero", "torch_or_none", "devices_under_test", "opaque_device",
-           "OpaqueBackend", "OpaqueArray"]
+           "OpaqueBackend", "OpaqueArray", "entered_device"]

@@ -14,7 +14,6 @@ Example:
 """
 from __future__ import annotations
 
-import contextlib
 
 import importlib
 import os
@@ -23,6 +22,7 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ._comparison import assert_close, default_tolerances
+from ._opaque_device import entered_device
 
 __all__ = ["check_op", "VARIANTS", "uniform", "positive", "away_from_zero", "torch_or_none"]
 
@@ -389,22 +389,12 @@ def devices_under_test() -> List[Any]:
     return (["cuda"] if nr.cuda.is_available() else []) + ["opaque"]
 
 
-def _on_device(device):
-    """A context giving the device: the opaque one is registered only while it is used."""
-    from ._opaque_device import opaque_device
-
-    if str(device).split(":")[0] == "opaque":
-        return opaque_device()
-    return contextlib.nullcontext(device)
-
-
 def _check_device_run(run, nr_fn, device, dtype, opts):
     """The op on ``device`` gives the CPU's outputs and gradients, on that device."""
     import neurarust as nr
 
     want_grad = opts["grad"] and bool(run.grad_inputs)
-    with _on_device(device) as dev:
-        dev = nr.device(dev) if isinstance(dev, str) else dev
+    with entered_device(device) as dev:
         results = []
         for where in (None, dev):
             leaves = [nr.tensor(b, device=where) for b in run.bases]

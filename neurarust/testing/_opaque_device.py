@@ -25,7 +25,7 @@ import numpy as np
 
 from ..device import as_device, register_backend, unregister_backend
 
-__all__ = ["OpaqueArray", "OpaqueBackend", "opaque_device"]
+__all__ = ["OpaqueArray", "OpaqueBackend", "opaque_device", "entered_device"]
 
 
 class OpaqueArray:
@@ -126,3 +126,21 @@ def opaque_device(index: int = 0) -> Iterator[Any]:
         yield as_device(f"opaque:{index}")
     finally:
         unregister_backend("opaque")
+
+
+@contextlib.contextmanager
+def entered_device(name: Any) -> Iterator[Any]:
+    """The device ``name`` (e.g. from ``devices_under_test()``), registering ``opaque`` for the block.
+
+    Example:
+        >>> import neurarust as nr
+        >>> from neurarust.testing import entered_device
+        >>> with entered_device("opaque") as dev:
+        ...     print(nr.zeros(1, device=dev).device)
+        opaque:0
+    """
+    if str(name).split(":")[0] == "opaque":
+        with opaque_device() as dev:
+            yield dev
+    else:
+        yield as_device(name)

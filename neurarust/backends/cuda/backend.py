@@ -78,8 +78,7 @@ class CUDABackend(ElementwiseMethods, ReduceMethods, LinalgMethods, IndexMethods
     def to_numpy(self, arr) -> np.ndarray:
         if isinstance(arr, np.ndarray):
             return arr
-        if not arr.is_c_contiguous():
-            arr = self.contiguous(arr)
+        arr = self._dense(arr)
         host = np.empty(arr.shape, arr.dtype)
         self.rt.download(host, arr.ptr)
         return host
@@ -129,6 +128,14 @@ class CUDABackend(ElementwiseMethods, ReduceMethods, LinalgMethods, IndexMethods
 
     def is_c_contiguous(self, arr: CUDAArray) -> bool:
         return arr.is_c_contiguous()
+
+    def _dense(self, arr):
+        """``arr`` itself when C-contiguous, else a contiguous copy (None passes through).
+
+        Unlike the protocol's ``contiguous`` (always a fresh array), for kernels
+        that only need a dense input.
+        """
+        return arr if arr is None or arr.is_c_contiguous() else self.contiguous(arr)
 
     def contiguous(self, arr: CUDAArray) -> CUDAArray:
         out = self.empty(arr.shape, arr.dtype)

@@ -85,8 +85,6 @@ __device__ __forceinline__ i64 nr_offset(i64 i, int ndim, const i64* shape, cons
 
 // Block-wide reductions over blockDim.x threads (a multiple of 32, <= 1024).
 template <typename T> struct NrSum { __device__ __forceinline__ T operator()(T a, T b) const { return a + b; } };
-template <typename T> struct NrMax { __device__ __forceinline__ T operator()(T a, T b) const { return b > a ? b : a; } };
-template <typename T> struct NrMin { __device__ __forceinline__ T operator()(T a, T b) const { return b < a ? b : a; } };
 
 template <typename T, typename Op>
 __device__ __forceinline__ T nr_warp_reduce(T v, Op op) {

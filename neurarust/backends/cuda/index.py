@@ -186,10 +186,6 @@ class IndexMethods:
         self._exclusive_scan(pos)
         return pos, view, self._read_i64(pos, n)
 
-    def _upload(self, host: np.ndarray) -> CUDAArray:
-        """``from_numpy`` that keeps 0-d arrays 0-d (np.ascontiguousarray makes them 1-D)."""
-        return self.reshape_view(self.from_numpy(host.reshape(-1)), host.shape)
-
     def _read_i64(self, arr: CUDAArray, i: int) -> int:
         host = np.empty(1, _I64)
         self.rt.download(host, arr.ptr + i * 8)
@@ -251,7 +247,7 @@ class IndexMethods:
                        (np.int64(stride), np.int64(bound), al, np.int32(scaled)), "qq" + ("d" if is_float else "q") + "i")
 
     def take(self, a, index):
-        index = index if index.is_c_contiguous() else self.contiguous(index)
+        index = self._dense(index)
         out = self.empty(index.shape, a.dtype)
         mshape, (mstrides,) = merge_dims(a.shape, [a.strides])
         if len(mshape) > MAX_KERNEL_DIMS:
@@ -283,7 +279,7 @@ class IndexMethods:
         pos, _, count = self._positions(a)
         out = self.empty((count, a.ndim), _I64)
         if count and a.ndim:
-            shape = self._upload(np.asarray(a.shape, _I64))
+            shape = self.from_numpy(np.asarray(a.shape, _I64))
             self.rt.launch(self._scan_fn("coords", "PPPiq"), a.size, pos.ptr, shape.ptr, out.ptr,
                            np.int32(a.ndim), np.int64(a.size))
         return out
@@ -306,7 +302,7 @@ class IndexMethods:
         bad = host[(host < -size) | (host >= size)]
         if bad.size:
             raise IndexError(f"index {bad.flat[0]} is out of bounds for axis {axis} with size {size}")
-        return self._upload(np.where(host < 0, host + size, host))
+        return self.from_numpy(np.where(host < 0, host + size, host))
 
     def _advanced(self, a, key):
         """(element offsets into a's storage over the result shape, result shape); bounds are checked."""
@@ -323,7 +319,7 @@ class IndexMethods:
                     masks[pos] = [_restride(coords, (coords.shape[0],), (m.ndim,), coords.offset + c)
                                   for c in range(m.ndim)]
                 else:
-                    masks[pos] = [self._upload(c.astype(np.int64)) for c in np.nonzero(m)]
+                    masks[pos] = [self.from_numpy(c.astype(np.int64)) for c in np.nonzero(m)]
         err = self.zeros((2 * len(dims),), _I64)
         view_shape, view_strides, offset, indexed = [], [], a.offset, []
         for d, entry in enumerate(dims):

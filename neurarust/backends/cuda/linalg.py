@@ -94,7 +94,7 @@ class LinalgMethods:
         return out
 
     def _matmul_naive(self, a: CUDAArray, b: CUDAArray, out: CUDAArray) -> CUDAArray:
-        a, b = self.contiguous(a), self.contiguous(b)
+        a, b = self._dense(a), self._dense(b)
         m, k = a.shape[-2:]
         n = b.shape[-1]
         batch = out.size // (m * n)

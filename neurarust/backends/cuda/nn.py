@@ -71,8 +71,6 @@ class NNMethods(NormLossMethods, OptimMethods):
     """conv/pool here; norms, losses and optimizer steps from the mixins."""
 
     # ------------------------------------------------------------- helpers
-    def _c(self, arr):
-        return arr if arr is None or arr.is_c_contiguous() else self.contiguous(arr)
 
     def _nn_launch(self, family: str, kind: str, op: str, dtype, n: int, ptrs: Sequence[int],
                    ints: Sequence[int], wide: bool, tail: Sequence = ()) -> None:
@@ -103,7 +101,7 @@ class NNMethods(NormLossMethods, OptimMethods):
     # --------------------------------------------------------- convolution
     def im2col(self, x, kernel, stride, padding, dilation, out_hw):
         """(N, C, H, W) -> (N, C*kh*kw, OH*OW); ``padding`` is the leading (top, left) pad."""
-        x = self._c(x)
+        x = self._dense(x)
         n, c = x.shape[:2]
         k, length = c * kernel[0] * kernel[1], out_hw[0] * out_hw[1]
         cols = self.empty((n, k, length), x.dtype)
@@ -113,7 +111,7 @@ class NNMethods(NormLossMethods, OptimMethods):
 
     def col2im(self, cols, input_shape, kernel, stride, padding, dilation, out_hw):
         """Adjoint of :meth:`im2col`: sums columns back into an (N, C, H, W) array."""
-        cols = self._c(cols)
+        cols = self._dense(cols)
         n, c = input_shape[:2]
         k, length = c * kernel[0] * kernel[1], out_hw[0] * out_hw[1]
         x = self.empty(tuple(input_shape), cols.dtype)
@@ -122,7 +120,7 @@ class NNMethods(NormLossMethods, OptimMethods):
         return x
 
     def conv2d(self, x, w, bias, stride, padding, dilation, groups, out_hw):
-        x, w, bias = self._c(x), self._c(w), self._c(bias)
+        x, w, bias = self._dense(x), self._dense(w), self._dense(bias)
         n, c, h, wd = x.shape
         o, cg, kh, kw = w.shape
         length, k = out_hw[0] * out_hw[1], cg * kh * kw
@@ -154,7 +152,7 @@ class NNMethods(NormLossMethods, OptimMethods):
         return y
 
     def conv2d_input_grad(self, g, w, input_shape, stride, padding, dilation, groups):
-        g, w = self._c(g), self._c(w)
+        g, w = self._dense(g), self._dense(w)
         input_shape = tuple(input_shape)
         n, c, h, wd = input_shape
         o, cg, kh, kw = w.shape
@@ -180,7 +178,7 @@ class NNMethods(NormLossMethods, OptimMethods):
         return gx
 
     def conv2d_weight_grad(self, x, g, weight_shape, stride, padding, dilation, groups):
-        x, g = self._c(x), self._c(g)
+        x, g = self._dense(x), self._dense(g)
         weight_shape = tuple(weight_shape)
         o, cg, kh, kw = weight_shape
         n, c, h, wd = x.shape
@@ -203,7 +201,7 @@ class NNMethods(NormLossMethods, OptimMethods):
 
     # ------------------------------------------------------------- pooling
     def max_pool2d(self, x, kernel, stride, padding, dilation, out_hw):
-        x = self._c(x)
+        x = self._dense(x)
         p, (h, w) = x.shape[0] * x.shape[1], x.shape[2:]
         shape = x.shape[:2] + tuple(out_hw)
         y, idx = self.empty(shape, x.dtype), self.empty(shape, np.int64)
@@ -214,7 +212,7 @@ class NNMethods(NormLossMethods, OptimMethods):
         return y, idx
 
     def max_pool2d_backward(self, g, indices, input_shape):
-        g, indices = self._c(g), self._c(indices)
+        g, indices = self._dense(g), self._dense(indices)
         input_shape = tuple(input_shape)
         gx = self.zeros(input_shape, g.dtype)
         p, hw = input_shape[0] * input_shape[1], input_shape[2] * input_shape[3]
@@ -239,14 +237,14 @@ class NNMethods(NormLossMethods, OptimMethods):
                         tail=(np.int32(bool(include_pad)), (np.int64 if wide else np.int32)(divisor or 0)))
 
     def avg_pool2d(self, x, kernel, stride, padding, out_hw, count_include_pad, divisor):
-        x = self._c(x)
+        x = self._dense(x)
         y = self.empty(x.shape[:2] + tuple(out_hw), x.dtype)
         self._avg_launch("avg_pool", x, y, (x.shape[0] * x.shape[1],) + x.shape[2:], out_hw, kernel,
                          stride, padding, count_include_pad, divisor)
         return y
 
     def avg_pool2d_backward(self, g, input_shape, kernel, stride, padding, count_include_pad, divisor):
-        g = self._c(g)
+        g = self._dense(g)
         gx = self.empty(tuple(input_shape), g.dtype)
         self._avg_launch("avg_pool_bwd", g, gx, (input_shape[0] * input_shape[1],) + tuple(input_shape[2:]),
                          g.shape[2:], kernel, stride, padding, count_include_pad, divisor)
@@ -261,13 +259,13 @@ class NNMethods(NormLossMethods, OptimMethods):
                         (n * c, h, w, oh, ow), wide)
 
     def adaptive_avg_pool2d(self, x, out_hw):
-        x = self._c(x)
+        x = self._dense(x)
         y = self.empty(x.shape[:2] + tuple(out_hw), x.dtype)
         self._adaptive_launch("adaptive_pool", x, y, x.shape, tuple(out_hw))
         return y
 
     def adaptive_avg_pool2d_backward(self, g, input_shape):
-        g = self._c(g)
+        g = self._dense(g)
         gx = self.empty(tuple(input_shape), g.dtype)
         self._adaptive_launch("adaptive_pool_bwd", g, gx, tuple(input_shape), tuple(g.shape[2:]))
         return gx

@@ -54,7 +54,7 @@ class NormLossMethods:
         a = self._device_array(a)
         if a.dtype != F64:
             return self.cast(a, F64)
-        return a if a.is_c_contiguous() else self.contiguous(a)
+        return self._dense(a)
 
     def _channel_launch(self, op: str, dtype, n: int, c: int, s: int, *args) -> None:
         """One of the per-channel sum kernels over an (N, C, S) array."""
@@ -64,7 +64,7 @@ class NormLossMethods:
     # -------------------------------------------------------------- batch norm
     def batch_norm(self, x3, weight, bias, mean, rstd, eps, training):
         """Batch norm over (N, C, S). In training, returns fresh float64 (mean, rstd, biased var)."""
-        x3, weight, bias = self._c(x3), self._c(weight), self._c(bias)
+        x3, weight, bias = self._dense(x3), self._dense(weight), self._dense(bias)
         n, c, s = x3.shape
         y = self.empty(x3.shape, x3.dtype)
         var = self.empty((c,), F64)
@@ -81,7 +81,7 @@ class NormLossMethods:
         return y, mean, rstd, var
 
     def batch_norm_backward(self, g3, x3, mean, rstd, weight, needs, training):
-        g3, x3, weight = self._c(g3), self._c(x3), self._c(weight)
+        g3, x3, weight = self._dense(g3), self._dense(x3), self._dense(weight)
         mean, rstd = self._as_f64(mean), self._as_f64(rstd)
         n, c, s = x3.shape
         gx = self.empty(x3.shape, x3.dtype) if needs[0] else None
@@ -109,7 +109,7 @@ class NormLossMethods:
 
     def group_norm(self, x3, groups, weight, bias, eps):
         """Group norm over (N, C, S) (``groups == 0``: layer norm over rows of a 2-D array)."""
-        x3, weight, bias = self._c(x3), self._c(weight), self._c(bias)
+        x3, weight, bias = self._dense(x3), self._dense(weight), self._dense(bias)
         n, c, s, g, rows, length, cpr = self._gn_geometry(x3.shape, groups)
         y = self.empty(x3.shape, x3.dtype)
         mean, rstd = self.empty((rows,), F64), self.empty((rows,), F64)
@@ -123,7 +123,7 @@ class NormLossMethods:
         return y, mean, rstd
 
     def group_norm_backward(self, g3, x3, groups, mean, rstd, weight, needs):
-        g3, x3, weight = self._c(g3), self._c(x3), self._c(weight)
+        g3, x3, weight = self._dense(g3), self._dense(x3), self._dense(weight)
         mean, rstd = self._as_f64(mean), self._as_f64(rstd)
         n, c, s, g, rows, length, cpr = self._gn_geometry(x3.shape, groups)
         gx = self.empty(x3.shape, x3.dtype) if needs[0] else None
@@ -157,7 +157,7 @@ class NormLossMethods:
 
     def cross_entropy_forward(self, logits, target, weight, ignore_index, label_smoothing):
         """Fused log-softmax + NLL over (N, C) logits: per-row (lse, loss, nll, smooth, w_target)."""
-        x, t, w = self._c(logits), self._c(target), self._c(weight)
+        x, t, w = self._dense(logits), self._dense(target), self._dense(weight)
         n, c = x.shape
         outs = [self.empty((n,), x.dtype) for _ in range(5)]
         if n == 0:
@@ -182,8 +182,8 @@ class NormLossMethods:
 
     def cross_entropy_backward(self, logits, target, weight, ignore_index, lse, gout, ca, cb):
         """``softmax - one_hot`` scaled per row, in one pass (see ``nr_nn_loss.h``)."""
-        x, t, w = self._c(logits), self._c(target), self._c(weight)
-        lse, gout = self._c(lse), self._c(gout)
+        x, t, w = self._dense(logits), self._dense(target), self._dense(weight)
+        lse, gout = self._dense(lse), self._dense(gout)
         n, c = x.shape
         gx = self.empty((n, c), x.dtype)
         if gx.size == 0:

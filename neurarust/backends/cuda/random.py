@@ -73,7 +73,7 @@ class RandomMethods:
         return out
 
     def bernoulli(self, generator, p):
-        p = p if p.is_c_contiguous() else self.contiguous(p)
+        p = self._dense(p)
         out = self.empty(p.shape, p.dtype)
         n = p.size
         seed, base = philox_key(generator, self.rt, 4 * -(-n // 2))
@@ -82,7 +82,7 @@ class RandomMethods:
         return out
 
     def multinomial(self, generator, probs, num_samples, replacement):
-        probs = probs if probs.is_c_contiguous() else self.contiguous(probs)
+        probs = self._dense(probs)
         k = probs.shape[-1]
         rows = probs.size // k
         dt = probs.dtype.name

@@ -238,16 +238,25 @@ class ReduceMethods:
         self._run_reduce("arg" + op, src, layout, values, indices)
         return values, indices
 
-    def var(self, a, axes, correction):
-        """Variance dividing by ``max(0, N - correction)``: mean then squared deviations, both in float64."""
+    def _float_input(self, op: str, a) -> CUDAArray:
+        """``a`` on this device; a non-floating dtype raises the CPU kernels' TypeError."""
         a = self._device_array(a)
         if a.dtype.kind != "f":
-            raise TypeError(f"var(): input of shape {a.shape} has unsupported dtype {a.dtype}; "
+            raise TypeError(f"{op}(): input of shape {a.shape} has unsupported dtype {a.dtype}; "
                             f"expected a floating dtype")
+        return a
+
+    def _float_rows(self, op: str, a, axes):
+        """``(a, shape, src, layout, out)`` for a floating reduction over ``axes``."""
+        a = self._float_input(op, a)
         axes = _norm_axes(a, axes)
         shape = _out_shape(a, axes)
         src, layout = self._rows_of(a, axes)
-        out = self.empty(shape, a.dtype)
+        return a, shape, src, layout, self.empty(shape, a.dtype)
+
+    def var(self, a, axes, correction):
+        """Variance dividing by ``max(0, N - correction)``: mean then squared deviations, both in float64."""
+        a, shape, src, layout, out = self._float_rows("var", a, axes)
         divisor = max(0.0, layout.n - correction)
         if layout.n == 0:  # no squared deviations: 0 / divisor, as the CPU computes it
             self.fill_(out, float("nan") if divisor == 0 else 0.0)
@@ -259,14 +268,7 @@ class ReduceMethods:
 
     def logsumexp(self, a, axes):
         """``max + log(sum(exp(a - max)))`` over ``axes``; an empty reduction gives -inf."""
-        a = self._device_array(a)
-        if a.dtype.kind != "f":
-            raise TypeError(f"logsumexp(): input of shape {a.shape} has unsupported dtype {a.dtype}; "
-                            f"expected a floating dtype")
-        axes = _norm_axes(a, axes)
-        shape = _out_shape(a, axes)
-        src, layout = self._rows_of(a, axes)
-        out = self.empty(shape, a.dtype)
+        a, shape, src, layout, out = self._float_rows("logsumexp", a, axes)
         if layout.n == 0:
             self.fill_(out, float("-inf"))
             return out
@@ -313,11 +315,7 @@ class ReduceMethods:
 
     def softmax(self, a, axis, log):
         """softmax (log_softmax when ``log``) along ``axis``; a line of all -inf gives NaN, like torch."""
-        a = self._device_array(a)
-        if a.dtype.kind != "f":
-            fname = "log_softmax" if log else "softmax"
-            raise TypeError(f"{fname}(): input of shape {a.shape} has unsupported dtype {a.dtype}; "
-                            f"expected a floating dtype")
+        a = self._float_input("log_softmax" if log else "softmax", a)
         out = self.empty(a.shape, a.dtype)
         self._launch_lines("softmax", (a.dtype.name,), a.dtype.name, a, out, axis,
                            (np.int32(1 if log else 0),), "i")

@@ -167,3 +167,47 @@ def test_cuda_api_without_a_gpu():
     with pytest.raises(nr.DeviceError, match="not available"):
         nr.ones(2).cuda()
     assert nr.device("cuda") != nr.device("cuda:0") and str(nr.device("cuda:1")) == "cuda:1"
+
+
+class _RecordingRuntime:
+    """Enough of DeviceRuntime for the memory methods: blocks from a fake allocator, uploads recorded."""
+
+    def __init__(self):
+        self.uploads = []
+        self.allocator = CachingAllocator(0, lambda n: n, lambda h: None, lambda h: 1 << 20)
+
+    def alloc(self, nbytes):
+        return self.allocator.allocate(nbytes)
+
+    def upload(self, ptr, host, non_blocking=False):
+        self.uploads.append((ptr, host.shape, host.flags.c_contiguous, non_blocking))
+
+
+def _host_only_backend():
+    from neurarust.backends.cuda.backend import CUDABackend
+
+    backend = object.__new__(CUDABackend)  # no driver: only the host-side bookkeeping runs
+    backend.rt = _RecordingRuntime()
+    return backend
+
+
+@pytest.mark.parametrize("host", [np.array(2.5, np.float32), np.arange(6.0).reshape(2, 3).T, np.zeros((0, 3))])
+def test_from_numpy_keeps_the_shape_and_uploads_contiguous_data(host):
+    backend = _host_only_backend()
+    arr = backend.from_numpy(host)
+    assert arr.shape == host.shape and arr.dtype == host.dtype and arr.is_c_contiguous()
+    (ptr, shape, contiguous, _), = backend.rt.uploads
+    assert ptr == arr.ptr and shape == host.shape and contiguous
+
+
+def test_dense_copies_only_non_contiguous_arrays():
+    backend = _host_only_backend()
+    copies = []
+    backend.contiguous = lambda a: copies.append(a) or a
+    a = backend.empty((3, 4), np.float32)
+    assert backend._dense(a) is a and backend._dense(None) is None and not copies
+    t = backend.permute(a, (1, 0))
+    backend._dense(t)
+    assert copies == [t]
+    assert backend.reshape_view(a, (2, -1)).shape == (2, 6)
+    assert backend.storage_of(CUDAArray(a.storage, (2,), (1,), 5, a.dtype)).offset == 5
