@@ -507,6 +507,7 @@ def adaptive_avg_pool1d(input, output_size):
 
 
 # Norms and resizing live in a sibling file (size); re-exported for one functional namespace.
-from ._functional_norm import batch_norm, group_norm, interpolate, layer_norm  # noqa: E402
+from ._functional_interpolate import interpolate  # noqa: E402
+from ._functional_norm import batch_norm, group_norm, layer_norm  # noqa: E402
 
 __all__ += ["batch_norm", "layer_norm", "group_norm", "interpolate"]
