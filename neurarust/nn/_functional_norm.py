@@ -205,7 +205,7 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
     if input.ndim < 2:
         raise ShapeError(f"group_norm: expected an input with at least 2 dims (N, C, *), got "
                          f"{list(input.shape)}")
-    c = input.shape[1]
+    n, c = input.shape[0], input.shape[1]
     if num_groups < 1 or c % num_groups:
         raise ValueError(f"Expected number of channels in input to be divisible by num_groups, but "
                          f"got input of shape {list(input.shape)} and num_groups={num_groups}")
