@@ -3,9 +3,10 @@
 The norms run fused kernels (``neurarust/_core/norm.pyx``): forward computes
 mean and variance in one pass and writes the normalized output in a second;
 backward computes every gradient of a statistics group in one kernel.  Those
-backward kernels are not themselves differentiable: a second derivative
-through a norm (``create_graph=True``) raises instead of being silently
-wrong.
+backward kernels are not themselves differentiable, so under
+``create_graph=True`` backward writes the same gradients with differentiable
+tensor ops instead (:func:`_grads_graph`): second derivatives then flow
+through the norms as in torch, while the ordinary backward keeps the kernels.
 
 Example:
     >>> import neurarust as nr
@@ -21,7 +22,7 @@ from typing import Sequence
 from ..autograd.function import Function
 from ..autograd.grad_mode import GradMode, no_grad
 from ..dtypes import float32, float64
-from ..errors import AutogradError, DTypeError, ShapeError
+from ..errors import DTypeError, ShapeError
 from ..ops._util import backend, common_device, wrap
 
 __all__ = ["batch_norm", "layer_norm", "group_norm"]
@@ -37,10 +38,40 @@ def _check(op, x, *params):
         raise DTypeError(f"{op}: expected a float32 or float64 input, got {x._dtype.name}")
 
 
-def _no_double_backward(op):
-    if GradMode.enabled:
-        raise AutogradError(f"{op}: double backward (create_graph=True) is not supported; its "
-                            f"backward kernel is not differentiable")
+def _grads_graph(x, g, weight, view, groups, eps, param_shape, needs, running=None):
+    """The backward kernels' gradients written with differentiable ops (for ``create_graph``).
+
+    ``x`` and ``g`` are viewed as ``view`` = (A, C, S), where ``weight`` scales
+    dim 1.  Batch statistics are recomputed from ``x`` so that they stay
+    differentiable: with ``groups=None`` one set per channel over (A, S), as
+    batch norm has; otherwise one per (sample, group of C / groups channels).
+    ``running`` = (mean, rstd) of an eval batch norm are constants instead.
+    """
+    a, c, s = view
+    stats_view = view if groups is None else (a, groups, c // groups * s)
+    stat_dims = (0, 2) if groups is None else (2,)
+    x3, g3 = x.reshape(view), g.reshape(view)
+    xs = x3.reshape(stats_view)
+    if running is None:
+        mean = xs.mean(stat_dims, keepdim=True)
+        rstd = (xs.var(stat_dims, correction=0, keepdim=True) + eps).rsqrt()
+    else:
+        mean, rstd = running
+    x_hat = ((xs - mean) * rstd).reshape(view)
+    gx = gw = gb = None
+    if needs[0]:
+        gh = (g3 if weight is None else g3 * weight.reshape(1, c, 1)).reshape(stats_view)
+        if running is None:
+            xh = x_hat.reshape(stats_view)
+            # Every x of a statistics group moves its mean and variance: these terms project
+            # the incoming gradient off those two directions.
+            gh = gh - gh.mean(stat_dims, keepdim=True) - xh * (gh * xh).mean(stat_dims, keepdim=True)
+        gx = (gh * rstd).reshape(tuple(x.shape))
+    if needs[1]:
+        gw = (g3 * x_hat).sum((0, 2)).reshape(param_shape)
+    if needs[2]:
+        gb = g3.sum((0, 2)).reshape(param_shape)
+    return gx, gw, gb
 
 
 def _data(t):
@@ -56,7 +87,7 @@ def _as(bk, arr, shape):
 
 
 class NativeBatchNorm(Function):
-    """Batch norm over an (N, C, S) view; the backward kernel is not differentiable."""
+    """Batch norm over an (N, C, S) view; differentiable ops replace the kernel under create_graph."""
 
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, training, eps, stats_out):
@@ -70,14 +101,22 @@ class NativeBatchNorm(Function):
         y, mean, rstd, var = bk.batch_norm(x3, _data(weight), _data(bias), mean, rstd, eps, training)
         ctx.save_for_backward(x, weight)
         ctx.stats = (mean, rstd, training)
+        ctx.eps = eps
         stats_out.extend((mean, var))
         return wrap(bk.reshape_view(y, x._data.shape), x._device, x._dtype)
 
     @staticmethod
     def backward(ctx, g):
-        _no_double_backward("batch_norm")
         x, weight = ctx.saved_tensors
         mean, rstd, training = ctx.stats
+        if GradMode.enabled:
+            n, c = x.shape[0], x.shape[1]
+            running = None
+            if not training:
+                running = tuple(wrap(a, x._device).to(x.dtype).reshape(1, c, 1) for a in (mean, rstd))
+            view = (n, c, x.numel() // (n * c) if n * c else 0)
+            return _grads_graph(x, g, weight, view, None, ctx.eps, (c,), ctx.needs_input_grad,
+                                running) + (None,) * 5
         bk = backend(x)
         shape3 = (x.shape[0], x.shape[1], -1)
         gx, gw, gb = bk.batch_norm_backward(_as(bk, g._data, shape3), _as(bk, x._data, shape3), mean,
@@ -145,17 +184,23 @@ class NativeLayerNorm(Function):
                                       _data(bias), eps)
         ctx.save_for_backward(x, weight)
         ctx.stats = (groups, mean, rstd, view_shape)
+        ctx.eps = eps
         ctx.shapes = (None if weight is None else tuple(weight.shape),
                       None if bias is None else tuple(bias.shape))
         return wrap(bk.reshape_view(y, x._data.shape), x._device, x._dtype)
 
     @staticmethod
     def backward(ctx, g):
-        _no_double_backward("layer_norm/group_norm")
         x, weight = ctx.saved_tensors
         groups, mean, rstd, view_shape = ctx.stats
-        bk = backend(x)
         needs = (ctx.needs_input_grad[0],) + tuple(ctx.needs_input_grad[2:4])
+        if GradMode.enabled:
+            # Layer norm of (R, D) rows is group norm of an (R, D, 1) view with one group.
+            view, groups = ((*view_shape, 1), 1) if groups == 0 else (view_shape, groups)
+            param_shape = next((shape for shape in ctx.shapes if shape is not None), None)
+            gx, gw, gb = _grads_graph(x, g, weight, view, groups, ctx.eps, param_shape, needs)
+            return gx, None, gw, gb, None, None
+        bk = backend(x)
         gx, gw, gb = bk.group_norm_backward(_as(bk, g._data, view_shape), _as(bk, x._data, view_shape),
                                             groups, mean, rstd, _data(weight), needs)
         dev, dt = x._device, x._dtype
