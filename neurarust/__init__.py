@@ -9,13 +9,17 @@ Example:
 """
 import os as _os
 
-# Our OpenMP threads and scipy's OpenBLAS threads share the cores.  libgomp's
-# default is to spin after each parallel region, which starves the BLAS
-# threads: a 2-thread training step measured 4-5x slower than with passive
-# waiting.  libgomp reads this once, when the first compiled module loads, so
-# it is set here, before that, and only when the user has not chosen a policy.
+# One thread pool owns the cores: scipy's OpenBLAS is put on one thread
+# (``_config._claim_blas``) and large BLAS products are split across our
+# OpenMP threads instead.  With no second pool to starve, idle OpenMP threads
+# may spin briefly between parallel regions, as torch's do: sleeping at once
+# made every region pay a futex wake-up (a 2-thread batch-1 MLP ran 2.5x
+# slower than spinning), while libgomp's default spin of 300000 rounds holds a
+# core for long after the work is done.  libgomp reads this once, when the
+# first compiled module loads, so it is set here, before that, and only when
+# the user has not chosen a policy.
 if "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ:
-    _os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    _os.environ["GOMP_SPINCOUNT"] = "100000"
 
 from . import backends as _backends  # noqa: F401,E402  (registers the device backends)
 from ._config import get_num_threads, set_num_threads, show_config

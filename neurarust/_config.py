@@ -29,7 +29,10 @@ def get_num_threads() -> int:
 
 
 def set_num_threads(n: int) -> None:
-    """Set the threads used by the kernels and by scipy's BLAS, so only one pool size is in play.
+    """Set the threads used by the kernels, BLAS products included.
+
+    scipy's BLAS itself stays on one thread: the kernels split large products
+    across their own threads, so only one thread pool is ever in play.
 
     Example:
         >>> import neurarust as nr
@@ -43,11 +46,22 @@ def set_num_threads(n: int) -> None:
     cfg = _core_config()
     if cfg is not None:
         cfg.set_num_threads(n)
+    _claim_blas(cfg)
+
+
+def _claim_blas(cfg) -> None:
+    """Puts scipy's OpenBLAS on one thread and tells the kernels they may split BLAS products.
+
+    Where that BLAS cannot be found (another build of scipy), it keeps its own
+    threads and the kernels leave the splitting to it.
+    """
+    if cfg is None:
+        return
     try:
         from .backends.blas_threads import set_blas_threads
     except ImportError:
         return
-    set_blas_threads(n)
+    cfg.set_blas_single_threaded(set_blas_threads(1))
 
 
 def _blas_info() -> str:
@@ -59,6 +73,14 @@ def _blas_info() -> str:
         return f"{blas.get('name', 'unknown')} {blas.get('version', '')} (scipy {scipy.__version__})".strip()
     except Exception:  # noqa: BLE001 - best effort, for display only
         return "unknown"
+
+
+def _blas_threading() -> str:
+    from .backends.blas_threads import get_blas_threads
+
+    if get_blas_threads() == 1:
+        return "; on 1 thread, large products split across the kernels' threads"
+    return ""
 
 
 def _cuda_info() -> str:
@@ -95,5 +117,9 @@ def show_config() -> None:
         ]
     else:
         lines.append("  kernels:  config module not built")
-    lines += [f"  BLAS:     {_blas_info()}", f"  CUDA:     {_cuda_info()}"]
+    lines += [f"  BLAS:     {_blas_info()}{_blas_threading()}", f"  CUDA:     {_cuda_info()}"]
     print("\n".join(lines))
+
+
+# One thread pool from the start, not only after the first set_num_threads.
+_claim_blas(_core_config())

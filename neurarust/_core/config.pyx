@@ -20,7 +20,9 @@ cdef extern from *:
     #include <omp.h>
     #define NR_CFG_OPENMP 1
     static void nr_cfg_set_omp_threads(int n) { omp_set_num_threads(n); }
+    static int nr_cfg_in_parallel(void) { return omp_in_parallel(); }
     #else
+    static int nr_cfg_in_parallel(void) { return 0; }
     #define NR_CFG_OPENMP 0
     static void nr_cfg_set_omp_threads(int n) { (void)n; }
     #endif
@@ -48,15 +50,31 @@ cdef extern from *:
     int NR_CFG_OPENMP
     int NR_HAVE_CLONES
     void nr_cfg_set_omp_threads(int n) nogil
+    int nr_cfg_in_parallel() nogil
     const char *nr_cfg_compiler_version()
     const char *nr_cfg_simd_level()
 
 
 cdef int _num_threads = 1
+cdef bint _blas_single_threaded = False
 
 
 cdef int nr_num_threads() noexcept nogil:
     return _num_threads
+
+
+cdef int nr_blas_split_threads() noexcept nogil:
+    # Inside a parallel region the caller already has the threads busy.
+    if not _blas_single_threaded or _num_threads == 1 or nr_cfg_in_parallel():
+        return 1
+    return _num_threads
+
+
+def set_blas_single_threaded(bint flag):
+    """Records whether scipy's BLAS runs on one thread, which lets the kernels split BLAS products
+    across their own threads instead (``parallel_blas.pxd``)."""
+    global _blas_single_threaded
+    _blas_single_threaded = flag
 
 
 def _default_num_threads():

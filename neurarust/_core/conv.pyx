@@ -13,10 +13,12 @@ row-major and BLAS column-major, so ``C = A @ B`` is issued as
 * forward:      ``y[n, g] = W[g] @ im2col(x[n])[g]`` (+ bias, preloaded into y)
 * input grad:   ``gx[n] = col2im(W[g]^T @ gy[n, g])``
 * weight grad:  ``gW[g] = sum_n gy[n, g] @ im2col(x[n])[g]^T`` -- the batch sum
-  is folded into BLAS by accumulating with ``beta = 1``.
+  is folded into BLAS by accumulating with ``beta = 1``, per fixed chunk of
+  samples, and the chunks' partial sums are added in order.
 
-The im2col buffer holds one sample, so it stays in cache between its
-construction and the GEMM that reads it.  A 1x1 kernel with stride 1 and no
+Each thread takes whole samples (chunks, for the weight gradient) and owns an
+im2col buffer of one sample, which stays in cache between its construction
+and the GEMM that reads it.  A 1x1 kernel with stride 1 and no
 padding needs no im2col at all: the sample itself is the matrix.
 
 Example:
@@ -29,13 +31,13 @@ Example:
     [0.0, 1.0, 3.0, 4.0]
 """
 cimport numpy as cnp
-from cython.parallel cimport prange
+from cython.parallel cimport prange, threadid
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 from numpy cimport ndarray
-from scipy.linalg.cython_blas cimport dgemm, sgemm
 
 from neurarust._core.config cimport nr_num_threads
+from neurarust._core.parallel_blas cimport gemm_rm
 
 import numpy as np
 
@@ -49,19 +51,6 @@ ctypedef fused real:
 
 # Below this many elements per call, OpenMP threads cost more than they save.
 cdef Py_ssize_t PARALLEL_MIN = 1 << 15
-
-
-cdef inline void gemm_rm(bint ta, bint tb, int M, int N, int K, real alpha, const real* A, int lda,
-                         const real* B, int ldb, real beta, real* C, int ldc) noexcept nogil:
-    """Row-major ``C(M, N) = alpha * op(A) @ op(B) + beta * C`` (see the module docstring)."""
-    cdef char ca = b'T' if ta else b'N'
-    cdef char cb = b'T' if tb else b'N'
-    if M == 0 or N == 0:
-        return
-    if real is float:
-        sgemm(&cb, &ca, &N, &M, &K, &alpha, <float*>B, &ldb, <float*>A, &lda, &beta, C, &ldc)
-    else:
-        dgemm(&cb, &ca, &N, &M, &K, &alpha, <double*>B, &ldb, <double*>A, &lda, &beta, C, &ldc)
 
 
 cdef inline Py_ssize_t _valid_lo(Py_ssize_t off, Py_ssize_t s) noexcept nogil:
@@ -306,38 +295,84 @@ def col2im(ndarray cols, ndarray x, Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh,
 
 
 # ------------------------------------------------------------ conv products
+# Samples are independent, so the batch splits across threads, each with its
+# own im2col buffer; the per-sample GEMMs are too small to split themselves.
+# Dynamic scheduling: on a shared machine a descheduled thread must not hold
+# back the samples it was statically given.
+cdef Py_ssize_t CONV_PARALLEL_MIN_MACS = 1 << 18
+# The weight gradient sums over the batch in fixed chunks of this many samples
+# (one partial sum each, added in chunk order), so its bits do not depend on
+# how many threads shared the chunks.
+cdef Py_ssize_t WGRAD_CHUNK = 8
+
+
+cdef inline int _sample_threads(Py_ssize_t units, double macs) noexcept nogil:
+    cdef int threads = nr_num_threads()
+    if threads <= 1 or units < 2 or macs < CONV_PARALLEL_MIN_MACS:
+        return 1
+    return threads if threads < units else <int>units
+
+
+cdef inline void _fwd_sample(const real* x, const real* w, const real* bias, real* y, real* cols,
+                             Py_ssize_t C, Py_ssize_t H, Py_ssize_t W, Py_ssize_t O, Py_ssize_t kh,
+                             Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph,
+                             Py_ssize_t pw, Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t OH,
+                             Py_ssize_t OW, Py_ssize_t groups) noexcept nogil:
+    cdef Py_ssize_t Og = O // groups, K = (C // groups) * kh * kw, L = OH * OW
+    cdef Py_ssize_t g, o, i
+    cdef const real* colp = x
+    cdef real beta = 0
+    if bias != NULL:
+        beta = 1
+        for o in range(O):
+            for i in range(L):
+                y[o * L + i] = bias[o]
+    if cols != NULL:
+        _im2col_sample(x, cols, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
+        colp = cols
+    for g in range(groups):
+        gemm_rm(False, False, <int>Og, <int>L, <int>K, 1, w + g * Og * K, <int>K,
+                colp + g * K * L, <int>L, beta, y + g * Og * L, <int>L)
+
+
 cdef int _conv_fwd(const real* x, const real* w, const real* bias, real* y, Py_ssize_t N,
                    Py_ssize_t C, Py_ssize_t H, Py_ssize_t W, Py_ssize_t O, Py_ssize_t kh,
                    Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
                    Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t OH, Py_ssize_t OW,
                    Py_ssize_t groups) noexcept nogil:
-    cdef Py_ssize_t Cg = C // groups, Og = O // groups, K = Cg * kh * kw, L = OH * OW
-    cdef Py_ssize_t n, g, o, i
+    cdef Py_ssize_t L = OH * OW, col_size = C * kh * kw * L, n
     cdef bint ident = _is_identity(kh, kw, sh, sw, ph, pw, H, W, OH, OW)
+    cdef int threads = _sample_threads(N, <double>N * O * col_size / groups)
     cdef real* cols = NULL
-    cdef const real* colp
-    cdef real beta = 0
     if not ident:
-        cols = <real*>malloc(C * kh * kw * L * sizeof(real))
+        cols = <real*>malloc(threads * col_size * sizeof(real))
         if cols == NULL:
             return -1
-    if bias != NULL:
-        beta = 1
-    for n in range(N):
-        if bias != NULL:
-            for o in range(O):
-                for i in range(L):
-                    y[(n * O + o) * L + i] = bias[o]
-        if ident:
-            colp = x + n * C * H * W
-        else:
-            _im2col_sample(x + n * C * H * W, cols, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
-            colp = cols
-        for g in range(groups):
-            gemm_rm(False, False, <int>Og, <int>L, <int>K, 1, w + g * Og * K, <int>K,
-                    colp + g * K * L, <int>L, beta, y + (n * O + g * Og) * L, <int>L)
+    if threads == 1:
+        for n in range(N):
+            _fwd_sample(x + n * C * H * W, w, bias, y + n * O * L, cols, C, H, W, O, kh, kw, sh,
+                        sw, ph, pw, dh, dw, OH, OW, groups)
+    else:
+        for n in prange(N, num_threads=threads, schedule="dynamic"):
+            _fwd_sample(x + n * C * H * W, w, bias, y + n * O * L,
+                        NULL if ident else cols + threadid() * col_size, C, H, W, O, kh, kw, sh,
+                        sw, ph, pw, dh, dw, OH, OW, groups)
     free(cols)
     return 0
+
+
+cdef inline void _input_grad_sample(const real* gy, const real* w, real* gx, real* cols,
+                                    Py_ssize_t C, Py_ssize_t H, Py_ssize_t W, Py_ssize_t O,
+                                    Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
+                                    Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t dh, Py_ssize_t dw,
+                                    Py_ssize_t OH, Py_ssize_t OW, Py_ssize_t groups) noexcept nogil:
+    cdef Py_ssize_t Og = O // groups, K = (C // groups) * kh * kw, L = OH * OW, g
+    cdef real* colp = gx if cols == NULL else cols
+    for g in range(groups):
+        gemm_rm(True, False, <int>K, <int>L, <int>Og, 1, w + g * Og * K, <int>K,
+                gy + g * Og * L, <int>L, 0, colp + g * K * L, <int>L)
+    if cols != NULL:
+        _col2im_sample(cols, gx, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
 
 
 cdef int _conv_input_grad(const real* gy, const real* w, real* gx, Py_ssize_t N, Py_ssize_t C,
@@ -345,24 +380,46 @@ cdef int _conv_input_grad(const real* gy, const real* w, real* gx, Py_ssize_t N,
                           Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t dh,
                           Py_ssize_t dw, Py_ssize_t OH, Py_ssize_t OW,
                           Py_ssize_t groups) noexcept nogil:
-    cdef Py_ssize_t Cg = C // groups, Og = O // groups, K = Cg * kh * kw, L = OH * OW
-    cdef Py_ssize_t n, g
+    cdef Py_ssize_t L = OH * OW, col_size = C * kh * kw * L, n
     cdef bint ident = _is_identity(kh, kw, sh, sw, ph, pw, H, W, OH, OW)
+    cdef int threads = _sample_threads(N, <double>N * O * col_size / groups)
     cdef real* cols = NULL
-    cdef real* colp
     if not ident:
-        cols = <real*>malloc(C * kh * kw * L * sizeof(real))
+        cols = <real*>malloc(threads * col_size * sizeof(real))
         if cols == NULL:
             return -1
-    for n in range(N):
-        colp = gx + n * C * H * W if ident else cols
-        for g in range(groups):
-            gemm_rm(True, False, <int>K, <int>L, <int>Og, 1, w + g * Og * K, <int>K,
-                    gy + (n * O + g * Og) * L, <int>L, 0, colp + g * K * L, <int>L)
-        if not ident:
-            _col2im_sample(cols, gx + n * C * H * W, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
+    if threads == 1:
+        for n in range(N):
+            _input_grad_sample(gy + n * O * L, w, gx + n * C * H * W, cols, C, H, W, O, kh, kw,
+                               sh, sw, ph, pw, dh, dw, OH, OW, groups)
+    else:
+        for n in prange(N, num_threads=threads, schedule="dynamic"):
+            _input_grad_sample(gy + n * O * L, w, gx + n * C * H * W,
+                               NULL if ident else cols + threadid() * col_size, C, H, W, O, kh,
+                               kw, sh, sw, ph, pw, dh, dw, OH, OW, groups)
     free(cols)
     return 0
+
+
+cdef inline void _weight_grad_chunk(const real* x, const real* gy, real* gw, real* cols,
+                                    Py_ssize_t first, Py_ssize_t stop, Py_ssize_t C, Py_ssize_t H,
+                                    Py_ssize_t W, Py_ssize_t O, Py_ssize_t kh, Py_ssize_t kw,
+                                    Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
+                                    Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t OH, Py_ssize_t OW,
+                                    Py_ssize_t groups) noexcept nogil:
+    """``gw = sum over samples [first, stop) of gy[n] @ im2col(x[n])^T``, per group."""
+    cdef Py_ssize_t Og = O // groups, K = (C // groups) * kh * kw, L = OH * OW, n, g
+    cdef const real* colp
+    memset(gw, 0, O * K * sizeof(real))
+    for n in range(first, stop):
+        colp = x + n * C * H * W
+        if cols != NULL:
+            _im2col_sample(colp, cols, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
+            colp = cols
+        for g in range(groups):
+            # beta = 1: the sum over the chunk accumulates inside BLAS.
+            gemm_rm(False, True, <int>Og, <int>K, <int>L, 1, gy + (n * O + g * Og) * L, <int>L,
+                    colp + g * K * L, <int>L, 1, gw + g * Og * K, <int>K)
 
 
 cdef int _conv_weight_grad(const real* x, const real* gy, real* gw, Py_ssize_t N, Py_ssize_t C,
@@ -370,27 +427,41 @@ cdef int _conv_weight_grad(const real* x, const real* gy, real* gw, Py_ssize_t N
                            Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
                            Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t OH, Py_ssize_t OW,
                            Py_ssize_t groups) noexcept nogil:
-    cdef Py_ssize_t Cg = C // groups, Og = O // groups, K = Cg * kh * kw, L = OH * OW
-    cdef Py_ssize_t n, g
+    cdef Py_ssize_t L = OH * OW, col_size = C * kh * kw * L, wsize = O * (C // groups) * kh * kw
+    cdef Py_ssize_t chunks = (N + WGRAD_CHUNK - 1) // WGRAD_CHUNK, c, i
     cdef bint ident = _is_identity(kh, kw, sh, sw, ph, pw, H, W, OH, OW)
+    cdef int threads = _sample_threads(chunks, <double>N * O * col_size / groups)
     cdef real* cols = NULL
-    cdef const real* colp
+    cdef real* partials = NULL
+    cdef real* part
+    if chunks <= 1:
+        chunks = 1
     if not ident:
-        cols = <real*>malloc(C * kh * kw * L * sizeof(real))
-        if cols == NULL:
-            return -1
-    memset(gw, 0, O * K * sizeof(real))
-    for n in range(N):
-        if ident:
-            colp = x + n * C * H * W
-        else:
-            _im2col_sample(x + n * C * H * W, cols, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
-            colp = cols
-        for g in range(groups):
-            # beta = 1: the sum over the batch accumulates inside BLAS.
-            gemm_rm(False, True, <int>Og, <int>K, <int>L, 1, gy + (n * O + g * Og) * L, <int>L,
-                    colp + g * K * L, <int>L, 1, gw + g * Og * K, <int>K)
+        cols = <real*>malloc(threads * col_size * sizeof(real))
+    if chunks > 1:
+        # Chunk 0 sums straight into gw; the others into their own partial.
+        partials = <real*>malloc((chunks - 1) * wsize * sizeof(real))
+    if (not ident and cols == NULL) or (chunks > 1 and partials == NULL):
+        free(cols)
+        free(partials)
+        return -1
+    if threads == 1:
+        for c in range(chunks):
+            _weight_grad_chunk(x, gy, gw if c == 0 else partials + (c - 1) * wsize, cols,
+                               c * WGRAD_CHUNK, min(N, (c + 1) * WGRAD_CHUNK), C, H, W, O, kh, kw,
+                               sh, sw, ph, pw, dh, dw, OH, OW, groups)
+    else:
+        for c in prange(chunks, num_threads=threads, schedule="dynamic"):
+            _weight_grad_chunk(x, gy, gw if c == 0 else partials + (c - 1) * wsize,
+                               NULL if ident else cols + threadid() * col_size,
+                               c * WGRAD_CHUNK, min(N, (c + 1) * WGRAD_CHUNK), C, H, W, O, kh, kw,
+                               sh, sw, ph, pw, dh, dw, OH, OW, groups)
+    for c in range(1, chunks):
+        part = partials + (c - 1) * wsize
+        for i in range(wsize):
+            gw[i] += part[i]
     free(cols)
+    free(partials)
     return 0
 
 

@@ -17,7 +17,8 @@ from libc.limits cimport INT_MAX
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, uintptr_t
 from libc.string cimport memcpy, memset
 from numpy cimport ndarray
-from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
+from neurarust._core.config cimport nr_blas_split_threads
+from neurarust._core.parallel_blas cimport blas_real, gemm_rm, gemv_cm
 
 import numpy as np
 
@@ -321,50 +322,31 @@ cdef void bool_matmul_one(uint8_t* out, const char* a, const char* b,
             out[i * p.n + j] = hit
 
 
-cdef inline void blas_matmul_one_float32(float* out, char* a, char* b, MatmulPlan* p) noexcept nogil:
-    cdef float one = 1.0
-    cdef float beta = 1.0 if p.accumulate else 0.0
-    cdef int out_inc = 1
+cdef inline void blas_matmul_one(blas_real* out, char* a, char* b, MatmulPlan* p) noexcept nogil:
+    cdef blas_real one = 1.0
+    cdef blas_real beta = 1.0 if p.accumulate else 0.0
     if p.use_gemv:
         # Zeroed first: some OpenBLAS versions scale y by beta = 0 as a
         # multiplication, which keeps NaN/inf garbage from np.empty.
         if not p.accumulate:
-            memset(out, 0, p.m * p.n * sizeof(float))
+            memset(out, 0, p.m * p.n * sizeof(blas_real))
         if p.gemv_matrix_is_a:
-            sgemv(&p.gemv_trans, &p.gemv_rows, &p.gemv_cols, &one, <float*>a, &p.gemv_ld,
-                  <float*>b, &p.gemv_x_inc, &beta, out, &out_inc)
+            gemv_cm(p.gemv_trans, p.gemv_rows, p.gemv_cols, one, <blas_real*>a, p.gemv_ld,
+                    <blas_real*>b, p.gemv_x_inc, beta, out)
         else:
-            sgemv(&p.gemv_trans, &p.gemv_rows, &p.gemv_cols, &one, <float*>b, &p.gemv_ld,
-                  <float*>a, &p.gemv_x_inc, &beta, out, &out_inc)
+            gemv_cm(p.gemv_trans, p.gemv_rows, p.gemv_cols, one, <blas_real*>b, p.gemv_ld,
+                    <blas_real*>a, p.gemv_x_inc, beta, out)
     else:
-        sgemm(&p.trans_b, &p.trans_a, &p.blas_n, &p.blas_m, &p.blas_k, &one,
-              <float*>b, &p.ldb, <float*>a, &p.lda, &beta, out, &p.ldc)
-
-
-cdef inline void blas_matmul_one_float64(double* out, char* a, char* b, MatmulPlan* p) noexcept nogil:
-    cdef double one = 1.0
-    cdef double beta = 1.0 if p.accumulate else 0.0
-    cdef int out_inc = 1
-    if p.use_gemv:
-        if not p.accumulate:
-            memset(out, 0, p.m * p.n * sizeof(double))
-        if p.gemv_matrix_is_a:
-            dgemv(&p.gemv_trans, &p.gemv_rows, &p.gemv_cols, &one, <double*>a, &p.gemv_ld,
-                  <double*>b, &p.gemv_x_inc, &beta, out, &out_inc)
-        else:
-            dgemv(&p.gemv_trans, &p.gemv_rows, &p.gemv_cols, &one, <double*>b, &p.gemv_ld,
-                  <double*>a, &p.gemv_x_inc, &beta, out, &out_inc)
-    else:
-        dgemm(&p.trans_b, &p.trans_a, &p.blas_n, &p.blas_m, &p.blas_k, &one,
-              <double*>b, &p.ldb, <double*>a, &p.lda, &beta, out, &p.ldc)
+        gemm_rm(p.trans_a == b'T', p.trans_b == b'T', p.blas_m, p.blas_n, p.blas_k, one,
+                <blas_real*>a, p.lda, <blas_real*>b, p.ldb, beta, out, p.ldc)
 
 
 cdef inline void matmul_one(MatmulPlan* p, char* a, char* b, char* out) noexcept nogil:
     cdef Kernel kernel = p.kernel
     if kernel == KERNEL_BLAS_FLOAT32:
-        blas_matmul_one_float32(<float*>out, a, b, p)
+        blas_matmul_one(<float*>out, a, b, p)
     elif kernel == KERNEL_BLAS_FLOAT64:
-        blas_matmul_one_float64(<double*>out, a, b, p)
+        blas_matmul_one(<double*>out, a, b, p)
     elif kernel == KERNEL_LOOP_FLOAT32:
         loop_matmul_one(<float*>out, a, b, p)
     elif kernel == KERNEL_LOOP_FLOAT64:
@@ -632,8 +614,9 @@ cdef _matmul(ndarray a, ndarray b, ndarray out, bint accumulate):
     plan.b_data = <char*>cnp.PyArray_DATA(b)
     plan.out_data = <char*>cnp.PyArray_DATA(target)
 
-    parallel = (not use_blas and plan.batch_count > 1
-                and plan.batch_count * macs >= PARALLEL_BATCH_MACS)
+    # A BLAS batch runs on our threads only when scipy's BLAS is single-threaded.
+    parallel = (plan.batch_count > 1 and plan.batch_count * macs >= PARALLEL_BATCH_MACS
+                and (not use_blas or nr_blas_split_threads() > 1))
     if plan.batch_count * macs >= RELEASE_GIL_MACS:
         with nogil:
             run_batch(&plan, parallel)
