@@ -1,97 +1,23 @@
 """``Module``: the base class of every layer and model (torch.nn.Module's API)."""
 from __future__ import annotations
 
-import itertools
-import weakref
-from collections import OrderedDict, namedtuple
-from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Set, Tuple
+from typing import Any, Callable, Iterator, Optional, Set, Tuple
 
 from ..._core.tensor_base import TensorBase
 from ..._tensor import Tensor
-from ...autograd.grad_mode import no_grad
-from ...device import as_device
-from ...dtypes import as_dtype
 from ..parameter import Parameter
+# The hook machinery, state_dict and conversions live in their own files; the
+# hook registrations torch exposes from ``torch.nn.modules.module`` are re-exported.
+from ._module_conversion import _ConversionMixin
+from ._module_hooks import (_CALL_HOOK_TABLES, _HOOK_TABLES, RemovableHandle, _global_call_hook_ids,
+                            _HookDict, _HooksMixin, register_module_backward_hook,
+                            register_module_forward_hook, register_module_forward_pre_hook,
+                            register_module_full_backward_hook, register_module_full_backward_pre_hook)
+from ._module_state_dict import _StateDictMixin
 
 __all__ = ["Module", "RemovableHandle", "register_module_forward_pre_hook",
-           "register_module_forward_hook"]
-
-# Hooks on every module; ``Module.__call__`` checks these two dicts before its fast path.
-_hook_ids = itertools.count()
-
-
-class _HookDict(OrderedDict):
-    """An OrderedDict that can be weakly referenced (plain dicts cannot)."""
-
-
-_global_forward_pre_hooks: Dict[int, Callable] = _HookDict()
-_global_forward_hooks: Dict[int, Callable] = _HookDict()
-
-
-class RemovableHandle:
-    """Handle returned by the hook registrations; ``remove()`` unregisters the hook.
-
-    Example:
-        >>> import neurarust as nr
-        >>> m = nr.nn.Module()
-        >>> h = m.register_forward_hook(lambda mod, args, out: None)
-        >>> len(m._forward_hooks); h.remove(); len(m._forward_hooks)
-        1
-        0
-    """
-
-    def __init__(self, *hook_dicts: dict):
-        self.id = next(_hook_ids)
-        # Weak references: a handle must not keep a deleted module's hooks alive.
-        self._refs = tuple(weakref.ref(d) for d in hook_dicts)
-
-    def remove(self) -> None:
-        """Unregister the hook (a no-op when already removed)."""
-        for ref in self._refs:
-            d = ref()
-            if d is not None:
-                d.pop(self.id, None)
-
-    def __enter__(self) -> "RemovableHandle":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.remove()
-
-
-def register_module_forward_pre_hook(hook: Callable) -> RemovableHandle:
-    """Register ``hook(module, args)`` to run before the forward of every module.
-
-    Example:
-        >>> import neurarust as nr
-        >>> from neurarust.nn.modules.module import register_module_forward_pre_hook
-        >>> h = register_module_forward_pre_hook(lambda m, args: None); h.remove()
-    """
-    handle = RemovableHandle(_global_forward_pre_hooks)
-    _global_forward_pre_hooks[handle.id] = hook
-    return handle
-
-
-def register_module_forward_hook(hook: Callable) -> RemovableHandle:
-    """Register ``hook(module, args, output)`` to run after the forward of every module.
-
-    Example:
-        >>> import neurarust as nr
-        >>> from neurarust.nn.modules.module import register_module_forward_hook
-        >>> h = register_module_forward_hook(lambda m, args, out: None); h.remove()
-    """
-    handle = RemovableHandle(_global_forward_hooks)
-    _global_forward_hooks[handle.id] = hook
-    return handle
-
-
-class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
-    def __repr__(self) -> str:
-        if not self.missing_keys and not self.unexpected_keys:
-            return "<All keys matched successfully>"
-        return f"_IncompatibleKeys(missing_keys={self.missing_keys}, unexpected_keys={self.unexpected_keys})"
-
-    __str__ = __repr__
+           "register_module_forward_hook", "register_module_full_backward_pre_hook",
+           "register_module_full_backward_hook", "register_module_backward_hook"]
 
 
 def _addindent(text: str, spaces: int) -> str:
@@ -111,7 +37,7 @@ def _check_name(kind: str, name: Any) -> None:
         raise KeyError(f"{kind} name can't be empty string \"\"")
 
 
-class Module:
+class Module(_HooksMixin, _StateDictMixin, _ConversionMixin):
     """Base class for all neural network modules; subclass it and define ``forward``.
 
     Assigning a :class:`Parameter`, a ``Module`` or (for names registered with
@@ -149,13 +75,9 @@ class Module:
         setattr_(self, "_buffers", {})
         setattr_(self, "_non_persistent_buffers_set", set())
         setattr_(self, "_modules", {})
-        setattr_(self, "_forward_pre_hooks", _HookDict())
-        setattr_(self, "_forward_pre_hooks_with_kwargs", _HookDict())
-        setattr_(self, "_forward_hooks", _HookDict())
-        setattr_(self, "_forward_hooks_with_kwargs", _HookDict())
-        setattr_(self, "_forward_hooks_always_called", _HookDict())
-        setattr_(self, "_state_dict_hooks", _HookDict())
-        setattr_(self, "_load_state_dict_pre_hooks", _HookDict())
+        setattr_(self, "_is_full_backward_hook", None)
+        for table in _HOOK_TABLES:
+            setattr_(self, table, _HookDict())
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """Define the computation; called by ``module(...)``, which also runs the hooks."""
@@ -163,86 +85,12 @@ class Module:
 
     # ------------------------------------------------------------------ calling
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        # The fast path: every layer call goes through here, so no hook means one
-        # dict-truthiness test per hook table and a direct forward call.
-        d = self.__dict__
-        if not (d["_forward_pre_hooks"] or d["_forward_hooks"] or _global_forward_pre_hooks
-                or _global_forward_hooks):
+        # The fast path: every layer call goes through here, so with no hook it costs two
+        # dict-truthiness tests (the ids of this module's call hooks, then of the global
+        # ones) and a direct forward call.
+        if not (self.__dict__["_call_hook_ids"] or _global_call_hook_ids):
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
-
-    def _call_with_hooks(self, args: tuple, kwargs: dict) -> Any:
-        pre_with_kwargs = self._forward_pre_hooks_with_kwargs
-        for hook_id, hook in itertools.chain(_global_forward_pre_hooks.items(),
-                                             self._forward_pre_hooks.items()):
-            if hook_id in pre_with_kwargs:
-                result = hook(self, args, kwargs)
-                if result is not None:
-                    if not (isinstance(result, tuple) and len(result) == 2):
-                        raise RuntimeError("forward pre-hook must return None or a tuple of "
-                                           f"(new_args, new_kwargs), but got {result}.")
-                    args, kwargs = result
-            else:
-                result = hook(self, args)
-                if result is not None:
-                    args = result if isinstance(result, tuple) else (result,)
-        post_with_kwargs = self._forward_hooks_with_kwargs
-        output = self.forward(*args, **kwargs)
-        for hook_id, hook in itertools.chain(_global_forward_hooks.items(),
-                                             self._forward_hooks.items()):
-            if hook_id in post_with_kwargs:
-                result = hook(self, args, kwargs, output)
-            else:
-                result = hook(self, args, output)
-            if result is not None:
-                output = result
-        return output
-
-    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
-                                  with_kwargs: bool = False) -> RemovableHandle:
-        """Run ``hook(module, args)`` before ``forward``; a non-None result replaces the args.
-
-        With ``with_kwargs=True`` the hook is ``hook(module, args, kwargs)`` and may
-        return ``(args, kwargs)``.
-
-        Example:
-            >>> import neurarust as nr
-            >>> m = nr.nn.Module(); m.forward = lambda x: x + 1
-            >>> h = m.register_forward_pre_hook(lambda mod, args: (args[0] * 10,))
-            >>> m(nr.tensor(1.0)), h.remove(), m(nr.tensor(1.0))
-            (tensor(11.), None, tensor(2.))
-        """
-        handle = RemovableHandle(self._forward_pre_hooks, self._forward_pre_hooks_with_kwargs)
-        self._forward_pre_hooks[handle.id] = hook
-        if with_kwargs:
-            self._forward_pre_hooks_with_kwargs[handle.id] = True
-        if prepend:
-            self._forward_pre_hooks.move_to_end(handle.id, last=False)
-        return handle
-
-    def register_forward_hook(self, hook: Callable, *, prepend: bool = False,
-                              with_kwargs: bool = False, always_call: bool = False) -> RemovableHandle:
-        """Run ``hook(module, args, output)`` after ``forward``; a non-None result replaces the output.
-
-        With ``with_kwargs=True`` the hook is ``hook(module, args, kwargs, output)``.
-
-        Example:
-            >>> import neurarust as nr
-            >>> m = nr.nn.Module(); m.forward = lambda x: x + 1
-            >>> h = m.register_forward_hook(lambda mod, args, out: out * 2)
-            >>> m(nr.tensor(1.0))
-            tensor(4.)
-        """
-        handle = RemovableHandle(self._forward_hooks, self._forward_hooks_with_kwargs,
-                                 self._forward_hooks_always_called)
-        self._forward_hooks[handle.id] = hook
-        if with_kwargs:
-            self._forward_hooks_with_kwargs[handle.id] = True
-        if always_call:
-            self._forward_hooks_always_called[handle.id] = True
-        if prepend:
-            self._forward_hooks.move_to_end(handle.id, last=False)
-        return handle
 
     # ------------------------------------------------------------ registration
     def register_parameter(self, name: str, param: Optional[Parameter]) -> None:
@@ -446,7 +294,15 @@ class Module:
         return sorted(k for k in set(keys) if not k[:1].isdigit())
 
     def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
+        d = self.__dict__
+        d.update(state)
+        # A module pickled before a hook table existed gets it empty, and the
+        # call-hook index (newer than the forward hook tables) lists its hooks.
+        for table in _HOOK_TABLES:
+            d.setdefault(table, _HookDict())
+        for table in _CALL_HOOK_TABLES:
+            d["_call_hook_ids"].update(dict.fromkeys(d[table], True))
+        d.setdefault("_is_full_backward_hook", None)
 
     def _get_name(self) -> str:
         return type(self).__name__
@@ -570,134 +426,6 @@ class Module:
         for _, buf in self.named_buffers(recurse=recurse):
             yield buf
 
-    # ------------------------------------------------------------ state dict
-    def _save_to_state_dict(self, destination: dict, prefix: str, keep_vars: bool) -> None:
-        for name, param in self._parameters.items():
-            if param is not None:
-                destination[prefix + name] = param if keep_vars else param.detach()
-        for name, buf in self._buffers.items():
-            if buf is not None and name not in self._non_persistent_buffers_set:
-                destination[prefix + name] = buf if keep_vars else buf.detach()
-
-    def state_dict(self, *args: Any, destination: Optional[dict] = None, prefix: str = "",
-                   keep_vars: bool = False) -> Dict[str, Tensor]:
-        """An ordered dict of parameters and persistent buffers under dotted names.
-
-        The tensors are detached and share storage with the module's (``keep_vars=True``
-        returns the parameters themselves).
-
-        Example:
-            >>> import neurarust as nr
-            >>> m = nr.nn.Module(); m.a = nr.nn.Module(); m.a.w = nr.nn.Parameter(nr.ones(2))
-            >>> sd = m.state_dict(); type(sd).__name__, dict(sd)
-            ('OrderedDict', {'a.w': tensor([1., 1.])})
-        """
-        if args:  # torch's deprecated positional form: (destination, prefix, keep_vars)
-            destination, prefix, keep_vars = (list(args) + [destination, prefix, keep_vars][len(args):])[:3]
-        if destination is None:
-            destination = OrderedDict()
-        self._save_to_state_dict(destination, prefix, keep_vars)
-        for name, module in self._modules.items():
-            if module is not None:
-                module.state_dict(destination=destination, prefix=prefix + name + ".",
-                                  keep_vars=keep_vars)
-        for hook in self._state_dict_hooks.values():
-            result = hook(self, destination, prefix, {})
-            if result is not None:
-                destination = result
-        return destination
-
-    def _load_from_state_dict(self, state_dict: Mapping[str, Any], prefix: str,
-                              local_metadata: dict, strict: bool, missing_keys: list,
-                              unexpected_keys: list, error_msgs: list, assign: bool = False) -> None:
-        persistent = {k: v for k, v in self._buffers.items()
-                      if k not in self._non_persistent_buffers_set}
-        local_state = {k: v for k, v in itertools.chain(self._parameters.items(), persistent.items())
-                       if v is not None}
-        for name, current in local_state.items():
-            key = prefix + name
-            if key not in state_dict:
-                missing_keys.append(key)  # reported even when not strict
-                continue
-            value = state_dict[key]
-            if not isinstance(value, TensorBase):
-                error_msgs.append(f'While copying the parameter named "{key}", expected '
-                                  f"neurarust.Tensor from checkpoint but received {type(value)}")
-                continue
-            if tuple(value.shape) != tuple(current.shape):
-                error_msgs.append(f"size mismatch for {key}: copying a param with shape {value.shape} "
-                                  f"from checkpoint, the shape in current model is {current.shape}.")
-                continue
-            try:
-                with no_grad():
-                    if assign:
-                        if isinstance(current, Parameter):
-                            new = value if isinstance(value, Parameter) else \
-                                Parameter(value, requires_grad=current.requires_grad)
-                        else:
-                            new = value
-                        setattr(self, name, new)
-                    else:
-                        current.copy_(value)
-            except Exception as exc:  # noqa: BLE001 - reported with the key, like torch
-                error_msgs.append(f'While copying the parameter named "{key}", whose dimensions in '
-                                  f"the model are {current.shape} and whose dimensions in the "
-                                  f"checkpoint are {value.shape}, an exception occurred : {exc.args}.")
-        if strict:
-            for key in state_dict:
-                if not key.startswith(prefix):
-                    continue
-                head = key[len(prefix):].split(".", 1)
-                if len(head) > 1:
-                    if head[0] not in self._modules:
-                        unexpected_keys.append(key)
-                elif head[0] not in local_state:
-                    unexpected_keys.append(key)
-
-    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True,
-                        assign: bool = False) -> _IncompatibleKeys:
-        """Copy parameters and buffers from ``state_dict`` into this module and its children.
-
-        With ``strict`` (the default) missing and unexpected keys are errors; a shape
-        mismatch is always an error.  ``assign=True`` replaces the tensors instead of
-        copying into them.  Returns the missing and unexpected keys.
-
-        Example:
-            >>> import neurarust as nr
-            >>> m = nr.nn.Module(); m.w = nr.nn.Parameter(nr.zeros(2))
-            >>> m.load_state_dict({"w": nr.ones(2)})
-            <All keys matched successfully>
-            >>> m.load_state_dict({}, strict=False)
-            _IncompatibleKeys(missing_keys=['w'], unexpected_keys=[])
-        """
-        if not isinstance(state_dict, Mapping):
-            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
-        missing: list = []
-        unexpected: list = []
-        errors: list = []
-
-        def load(module: Module, prefix: str) -> None:
-            for hook in module._load_state_dict_pre_hooks.values():
-                hook(state_dict, prefix, {}, strict, missing, unexpected, errors)
-            module._load_from_state_dict(state_dict, prefix, {}, True, missing, unexpected,
-                                         errors, assign)
-            for name, child in module._modules.items():
-                if child is not None:
-                    load(child, prefix + name + ".")
-
-        load(self, "")
-        if strict:
-            if unexpected:
-                errors.insert(0, "Unexpected key(s) in state_dict: {}. ".format(
-                    ", ".join(f'"{k}"' for k in unexpected)))
-            if missing:
-                errors.insert(0, "Missing key(s) in state_dict: {}. ".format(
-                    ", ".join(f'"{k}"' for k in missing)))
-        if errors:
-            raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
-                self._get_name(), "\n\t".join(errors)))
-        return _IncompatibleKeys(missing, unexpected)
-
     # ------------------------------------------------------- mode and grads
     def train(self, mode: bool = True) -> "Module":
         """Set training mode (affects dropout, batch norm...) on this module and its children.
@@ -758,29 +486,6 @@ class Module:
                     g.requires_grad_(False)
                 g.zero_()
 
-    # ---------------------------------------------------- placement and dtype
-    def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> "Module":
-        if recurse:
-            for module in self.children():
-                module._apply(fn)
-        for name, param in self._parameters.items():
-            if param is None:
-                continue
-            with no_grad():
-                new = fn(param)
-            # Keep the Parameter object (optimizers hold references to it) and swap its data.
-            if new is not param:
-                param.data = new
-            if param.grad is not None:
-                with no_grad():
-                    new_grad = fn(param.grad)
-                if new_grad is not param.grad:
-                    param._grad = new_grad.detach()
-        for name, buf in self._buffers.items():
-            if buf is not None:
-                self._buffers[name] = fn(buf)
-        return self
-
     def apply(self, fn: Callable[["Module"], None]) -> "Module":
         """Call ``fn`` on every submodule (children first) and then on this module.
 
@@ -794,111 +499,6 @@ class Module:
             module.apply(fn)
         fn(self)
         return self
-
-    def to(self, *args: Any, **kwargs: Any) -> "Module":
-        """Move parameters and buffers to a device and/or cast floating ones to a dtype, in place.
-
-        Accepts ``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)`` and
-        the ``device=``/``dtype=`` keywords.
-
-        Example:
-            >>> import neurarust as nr
-            >>> m = nr.nn.Module(); m.w = nr.nn.Parameter(nr.ones(1)); m.register_buffer("n", nr.zeros(1, dtype=nr.int64))
-            >>> _ = m.to(nr.float64); m.w.dtype, m.n.dtype
-            (neurarust.float64, neurarust.int64)
-        """
-        device = kwargs.pop("device", None)
-        dtype = kwargs.pop("dtype", None)
-        kwargs.pop("non_blocking", None)
-        kwargs.pop("memory_format", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, TensorBase):
-                device, dtype = a.device, a.dtype
-            elif isinstance(a, bool):
-                continue  # non_blocking
-            elif isinstance(a, (str, int)) or (hasattr(a, "type") and hasattr(a, "index")):
-                device = a
-            elif a is not None:
-                dtype = a
-        if dtype is not None:
-            dtype = as_dtype(dtype)
-            if not dtype.is_floating_point:
-                raise TypeError("nn.Module.to only accepts floating point or complex dtypes, "
-                                f"but got desired dtype={dtype}")
-        if device is not None:
-            device = as_device(device)
-
-        def convert(t: Tensor) -> Tensor:
-            target = dtype if dtype is not None and t.is_floating_point() else None
-            return t.to(device=device, dtype=target)
-
-        return self._apply(convert)
-
-    def cpu(self) -> "Module":
-        """Move everything to the CPU.
-
-        Example:
-            >>> import neurarust as nr
-            >>> nr.nn.Module().cpu()
-            Module()
-        """
-        return self._apply(lambda t: t.cpu())
-
-    def cuda(self, device: Any = None) -> "Module":
-        """Move everything to a CUDA device (raises ``DeviceError`` where CUDA is unavailable)."""
-        return self._apply(lambda t: t.cuda(device))
-
-    def type(self, dst_type: Any) -> "Module":
-        """Cast all parameters and buffers to ``dst_type``.
-
-        Example:
-            >>> import neurarust as nr
-            >>> m = nr.nn.Module(); m.w = nr.nn.Parameter(nr.ones(1)); m.type(nr.float64).w.dtype
-            neurarust.float64
-        """
-        return self._apply(lambda t: t.type(dst_type))
-
-    def _cast_floating(self, dtype: Any) -> "Module":
-        return self._apply(lambda t: t.to(dtype) if t.is_floating_point() else t)
-
-    def float(self) -> "Module":
-        """Cast floating parameters and buffers to float32.
-
-        Example:
-            >>> import neurarust as nr
-            >>> m = nr.nn.Module(); m.w = nr.nn.Parameter(nr.ones(1, dtype=nr.float64))
-            >>> m.float().w.dtype
-            neurarust.float32
-        """
-        from ...dtypes import float32
-
-        return self._cast_floating(float32)
-
-    def double(self) -> "Module":
-        """Cast floating parameters and buffers to float64.
-
-        Example:
-            >>> import neurarust as nr
-            >>> m = nr.nn.Module(); m.w = nr.nn.Parameter(nr.ones(1)); m.double().w.dtype
-            neurarust.float64
-        """
-        from ...dtypes import float64
-
-        return self._cast_floating(float64)
-
-    def half(self) -> "Module":
-        """Cast floating parameters and buffers to float16.
-
-        Example:
-            >>> import neurarust as nr
-            >>> m = nr.nn.Module(); m.w = nr.nn.Parameter(nr.ones(1)); m.half().w.dtype
-            neurarust.float16
-        """
-        from ...dtypes import float16
-
-        return self._cast_floating(float16)
 
     # ------------------------------------------------------------------ repr
     def extra_repr(self) -> str:
