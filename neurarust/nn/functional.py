@@ -396,7 +396,7 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: Option
     """
     pad = [int(p) for p in pad]
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
-        raise ValueError(f"pad(): padding length must be even and at most 2 * input.ndim ({2 * input.ndim}), "
+        raise ShapeError(f"pad(): padding length must be even and at most 2 * input.ndim ({2 * input.ndim}), "
                          f"got {len(pad)}")
     if mode != "constant" and value not in (None, 0, 0.0):
         raise ValueError(f"pad(): padding mode {mode!r} doesn't take in value argument")
@@ -441,12 +441,12 @@ def _pad_index(x, dim, left, right, mode):
 
     n = x.shape[dim]
     if left < 0 or right < 0:
-        raise ValueError(f"pad(): negative padding is only supported in 'constant' mode, got {left}, {right}")
+        raise ShapeError(f"pad(): negative padding is only supported in 'constant' mode, got {left}, {right}")
     if mode == "reflect" and (left >= n or right >= n):
-        raise ValueError(f"pad(): padding size should be less than the corresponding input dimension, "
+        raise ShapeError(f"pad(): padding size should be less than the corresponding input dimension, "
                          f"but got: padding ({left}, {right}) at dimension {dim} of input {list(x.shape)}")
     if mode == "circular" and (left > n or right > n):
-        raise ValueError(f"pad(): padding value causes wrapping around more than once ({left}, {right} for size {n})")
+        raise ShapeError(f"pad(): padding value causes wrapping around more than once ({left}, {right} for size {n})")
     if n == 0:
         raise ShapeError(f"pad(): cannot {mode}-pad an empty dimension {dim}")
     idx = list(range(-left, n + right))

@@ -148,7 +148,7 @@ def test_conv_modules_init_repr_and_torch_parity():
         assert_close(mod.weight.grad.numpy(), tmod.weight.grad.numpy(), **TOL)
     up = nn.ConvTranspose2d(2, 2, 3, stride=2)
     assert tuple(up(nr.zeros(1, 2, 4, 4), output_size=(10, 10)).shape) == (1, 2, 10, 10)
-    with pytest.raises(NotImplementedError):
-        nn.Conv2d(1, 1, 3, padding_mode="reflect")
+    with pytest.raises(ValueError, match="padding_mode must be one of"):
+        nn.Conv2d(1, 1, 3, padding_mode="mirror")
     with pytest.raises(ValueError, match="divisible"):
         nn.Conv2d(3, 4, 3, groups=2)

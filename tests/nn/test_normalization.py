@@ -1,4 +1,4 @@
-"""BatchNorm1d/2d, LayerNorm, GroupNorm and interpolate, against torch and NumPy."""
+"""BatchNorm1d/2d, LayerNorm and GroupNorm, against torch and NumPy."""
 import pathlib
 import sys
 
@@ -124,23 +124,3 @@ def test_layer_and_group_norm_numpy_and_gradcheck():
     with pytest.raises(ValueError, match="divisible by num_groups"):
         F.group_norm(nr.zeros(2, 3), 2)
 
-
-INTERP = [dict(size=(8, 4)), dict(scale_factor=2), dict(scale_factor=1.7), dict(size=(3, 11), mode="bilinear"),
-          dict(size=(9, 4), mode="bilinear", align_corners=True), dict(scale_factor=(1.5, 0.6), mode="bilinear"),
-          dict(scale_factor=1.5, mode="bilinear", recompute_scale_factor=True)]
-
-
-@pytest.mark.parametrize("opts", INTERP)
-def test_interpolate_matches_torch(opts):
-    torch = _torch()
-    compare(lambda x: F.interpolate(x, **opts), lambda x: torch.nn.functional.interpolate(x, **opts),
-            [_randn(2, 3, 5, 7)], torch, **TOL)
-
-
-def test_interpolate_numpy_and_errors():
-    x = np.arange(4.0).reshape(1, 1, 2, 2)
-    assert_close(F.interpolate(nr.tensor(x), scale_factor=2).numpy(), x.repeat(2, 2).repeat(2, 3))
-    with pytest.raises(ValueError, match="only one of size or scale_factor"):
-        F.interpolate(nr.tensor(x))
-    with pytest.raises(NotImplementedError):
-        F.interpolate(nr.tensor(x), size=3, mode="bicubic")

@@ -17,7 +17,7 @@ from .module import Module
 __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
 
 _OPTIONAL = ("linear", "activation", "loss", "dropout", "sparse", "flatten", "conv", "pooling",
-             "normalization")
+             "normalization", "upsampling")
 
 
 def _import_optional():

@@ -1,8 +1,9 @@
 """Convolution layers: ``Conv1d``, ``Conv2d`` and ``ConvTranspose2d``.
 
 Weights start Kaiming-uniform (``a = sqrt(5)``) and biases uniform in
-``(-1/sqrt(fan_in), 1/sqrt(fan_in))``, as in torch.  Only
-``padding_mode='zeros'`` is supported.
+``(-1/sqrt(fan_in), 1/sqrt(fan_in))``, as in torch.  ``Conv1d`` and
+``Conv2d`` take every torch ``padding_mode`` (``'zeros'``, ``'reflect'``,
+``'replicate'``, ``'circular'``); the transposed convolution only ``'zeros'``.
 
 Example:
     >>> import neurarust as nr
@@ -18,12 +19,15 @@ from typing import Optional, Sequence, Tuple, Union
 from ...ops.creation import empty
 from .. import _functional_conv as F
 from .. import init
+from ..functional import pad
 from ..parameter import Parameter
 from .module import Module
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose2d"]
 
 _Size = Union[int, Sequence[int]]
+
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 def _ntuple(v, n: int) -> Tuple[int, ...]:
@@ -49,9 +53,6 @@ class _ConvNd(Module):
             raise ValueError("in_channels must be divisible by groups")
         if out_channels % groups != 0:
             raise ValueError("out_channels must be divisible by groups")
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"{type(self).__name__}: padding_mode={padding_mode!r} is not "
-                                      f"supported, only 'zeros'")
         self.stride = _ntuple(stride, n)
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
@@ -62,6 +63,9 @@ class _ConvNd(Module):
             self.padding = padding
         else:
             self.padding = _ntuple(padding, n)
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(f"padding_mode must be one of {{{', '.join(map(repr, _PADDING_MODES))}}}, "
+                             f"but got padding_mode='{padding_mode}'")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size = _ntuple(kernel_size, n)
         self.dilation = _ntuple(dilation, n)
@@ -69,6 +73,7 @@ class _ConvNd(Module):
         self.transposed = self._transposed
         self.groups = groups
         self.padding_mode = padding_mode
+        self._reversed_padding_repeated_twice = self._explicit_padding()
         if self._transposed:
             shape = (in_channels, out_channels // groups) + self.kernel_size
         else:
@@ -79,6 +84,28 @@ class _ConvNd(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+
+    def _explicit_padding(self):
+        """``F.pad`` argument (last dim first, left then right) equal to ``self.padding``, as torch stores it.
+
+        ``'same'`` puts any odd remainder of ``dilation * (kernel - 1)`` after
+        the input, like the zero-padded convolution does.
+        """
+        if not isinstance(self.padding, str):
+            return tuple(p for p in reversed(self.padding) for _ in range(2))
+        explicit = [0, 0] * self._dims
+        if self.padding == "same":
+            for i, (d, k) in enumerate(zip(reversed(self.dilation), reversed(self.kernel_size))):
+                total = d * (k - 1)
+                explicit[2 * i], explicit[2 * i + 1] = total // 2, total - total // 2
+        return explicit
+
+    def _conv_forward(self, conv, input):
+        if self.padding_mode == "zeros":
+            return conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)
+        padded = pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+        return conv(padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
     def reset_parameters(self) -> None:
         """Kaiming-uniform weight (a = sqrt(5)) and uniform(+-1/sqrt(fan_in)) bias, as in torch."""
@@ -94,7 +121,7 @@ class _ConvNd(Module):
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
              f"stride={self.stride}")
         if self.padding != (0,) * n:
-            s += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
+            s += f", padding={self.padding}"
         if self.dilation != (1,) * n:
             s += f", dilation={self.dilation}"
         if self.output_padding != (0,) * n:
@@ -103,6 +130,8 @@ class _ConvNd(Module):
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
         return s
 
 
@@ -124,8 +153,7 @@ class Conv1d(_ConvNd):
                          bias, padding_mode, device, dtype)
 
     def forward(self, input):
-        return F.conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                        self.groups)
+        return self._conv_forward(F.conv1d, input)
 
 
 class Conv2d(_ConvNd):
@@ -133,8 +161,8 @@ class Conv2d(_ConvNd):
 
     Example:
         >>> from neurarust import nn
-        >>> nn.Conv2d(3, 6, (3, 5), padding="same", groups=3)
-        Conv2d(3, 6, kernel_size=(3, 5), stride=(1, 1), padding='same', groups=3)
+        >>> nn.Conv2d(3, 6, (3, 5), padding="same", groups=3, padding_mode="reflect")
+        Conv2d(3, 6, kernel_size=(3, 5), stride=(1, 1), padding=same, groups=3, padding_mode=reflect)
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: _Size, stride: _Size = 1,
@@ -144,8 +172,7 @@ class Conv2d(_ConvNd):
                          bias, padding_mode, device, dtype)
 
     def forward(self, input):
-        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                        self.groups)
+        return self._conv_forward(F.conv2d, input)
 
 
 class ConvTranspose2d(_ConvNd):
@@ -167,6 +194,8 @@ class ConvTranspose2d(_ConvNd):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: _Size, stride: _Size = 1,
                  padding: _Size = 0, output_padding: _Size = 0, groups: int = 1, bias: bool = True,
                  dilation: _Size = 1, padding_mode: str = "zeros", device=None, dtype=None) -> None:
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
         if isinstance(padding, str):
             raise ValueError("ConvTranspose2d: padding must be an int or a tuple of ints")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
