@@ -29,8 +29,9 @@ from .autograd import (Function, enable_grad, inference_mode, is_grad_enabled,
 from .device import device
 from .dtypes import (bool_ as bool, dtype, float16, float32, float64, get_default_dtype, int8,
                      int16, int32, int64, promote_types, result_type, set_default_dtype, uint8)
-from .errors import (AutogradError, DeviceError, DTypeError, IntegerDivisionByZeroError, OutOfMemoryError,
-                     NeuraRustError, ShapeError, TensorIndexError)
+from .errors import (AutogradError, DeviceConversionError, DeviceError, DTypeError,
+                     IntegerDivisionByZeroError, NeuraRustError, OutOfMemoryError, ShapeError,
+                     TensorIndexError)
 from .ops.creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
                            is_tensor, linspace, logspace, numel, ones, ones_like, scalar_tensor,
                            tensor, zeros, zeros_like)

@@ -15,7 +15,7 @@ import numpy as np
 from ._core.tensor_base import Size, TensorBase, make_tensor
 from .device import as_device, backend_for
 from .dtypes import as_dtype, bool_, float16, float32, float64, int32, int64
-from .errors import AutogradError, DeviceError, ShapeError
+from .errors import AutogradError, DeviceConversionError, DeviceError, ShapeError
 from .ops import _util
 
 __all__ = ["Tensor", "Size"]
@@ -284,8 +284,8 @@ class Tensor(TensorBase):
             )
         if self._device.type != "cpu":
             if not force:
-                raise AutogradError(
-                    f"can't convert {self._device} tensor to numpy. Use Tensor.cpu() to copy the "
+                raise DeviceConversionError(
+                    f"can't convert {self._device} device type tensor to numpy. Use Tensor.cpu() to copy the "
                     f"tensor to host memory first."
                 )
             return self.cpu().numpy()

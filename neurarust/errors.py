@@ -21,6 +21,7 @@ __all__ = [
     "DTypeError",
     "TensorIndexError",
     "DeviceError",
+    "DeviceConversionError",
     "AutogradError",
     "IntegerDivisionByZeroError",
     "OutOfMemoryError",
@@ -45,6 +46,10 @@ class TensorIndexError(NeuraRustError, IndexError, RuntimeError):
 
 class DeviceError(NeuraRustError, RuntimeError):
     """An unavailable device, or tensors on different devices in one op."""
+
+
+class DeviceConversionError(DeviceError, TypeError):
+    """A device tensor where host memory is needed (``numpy()``); torch raises TypeError there."""
 
 
 class AutogradError(NeuraRustError, RuntimeError):
