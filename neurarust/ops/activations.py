@@ -28,7 +28,8 @@ _ACTIVATION_SPECS = {
     "gelu_tanh": (lambda x, y, g, p0, p1: g * _gelu_tanh_grad(x), "x", True),
     "silu": (lambda x, y, g, p0, p1: g * _silu_grad(x), "x", True),
     "softplus": (lambda x, y, g, p0, p1: g * where(x * p0 > p1, 1.0, sigmoid(x * p0)), "x", True),
-    "leaky_relu": (lambda x, y, g, p0, p1: g * where(x > 0, 1.0, p0), "x", True),
+    # Both branches from g: two Python scalars would make a default-dtype (float32) slope.
+    "leaky_relu": (lambda x, y, g, p0, p1: where(x > 0, g, g * p0), "x", True),
     "elu": (lambda x, y, g, p0, p1: g * where(x > 0, 1.0, exp(x) * p0), "x", True),
 }
 

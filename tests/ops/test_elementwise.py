@@ -655,3 +655,11 @@ def test_assert_close_semantics():
     assert_close((nr.tensor(2), nr.tensor([1.5])), [2, np.array([1.5], dtype=np.float32)])
     torch = torch_module()
     assert_close(nr.tensor([1, 2], dtype=nr.int16), torch.tensor([1, 2], dtype=torch.int16))
+
+
+def test_leaky_relu_float64_gradient_keeps_the_slope_exact():
+    # The slope must not pass through a float32 tensor: 0.2 in float32 is 0.20000000298.
+    x = nr.tensor([-3.0, -0.5, 0.5, 4.0], dtype=nr.float64, requires_grad=True)
+    nr.leaky_relu(x, 0.2).sum().backward()
+    assert x.grad.dtype == nr.float64
+    np.testing.assert_array_equal(x.grad.numpy(), np.array([0.2, 0.2, 1.0, 1.0]))
