@@ -129,7 +129,7 @@ class NativeBatchNorm(Function):
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training: bool = False,
                momentum: float = 0.1, eps: float = 1e-5):
-    """Batch normalization over dim 1 of an (N, C, *) input.
+    """Batch normalization over dim 1 of an ``(N, C, *)`` input.
 
     In training, batch statistics are used and the running buffers (when
     given) are updated in place: ``running = (1 - momentum) * running +
@@ -238,7 +238,7 @@ def layer_norm(input, normalized_shape: Sequence[int], weight=None, bias=None, e
 
 
 def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5):
-    """Normalizes each group of ``C / num_groups`` channels per sample of an (N, C, *) input.
+    """Normalizes each group of ``C / num_groups`` channels per sample of an ``(N, C, *)`` input.
 
     Example:
         >>> import neurarust as nr

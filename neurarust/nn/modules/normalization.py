@@ -154,7 +154,7 @@ class LayerNorm(Module):
 
 
 class GroupNorm(Module):
-    """Normalizes groups of ``num_channels / num_groups`` channels of (N, C, *) inputs.
+    """Normalizes groups of ``num_channels / num_groups`` channels of ``(N, C, *)`` inputs.
 
     Example:
         >>> from neurarust import nn
