@@ -5,13 +5,14 @@
 # their time waking and starving each other.  Large products are therefore
 # split here, by rows or columns of the output, one BLAS call per thread.
 #
-# Split points are multiples of SPLIT_ALIGN, a multiple of every register-tile
-# width OpenBLAS uses, so no thread gets a ragged edge tile in mid-matrix, and
-# each part keeps at least SPLIT_MIN_MACS (GEMV_SPLIT_MIN_MACS) of work, below
-# which a thread costs more than it saves.  As with OpenBLAS's own threading,
-# the last bit of a product may depend on the thread count (OpenBLAS blocks a
-# part differently from the whole); the reductions, not BLAS, carry the
-# bit-for-bit guarantee.
+# Split points are multiples of GEMM_ALIGN (GEMV_ALIGN), a multiple of the
+# register-tile widths OpenBLAS uses, so no thread gets a ragged edge tile in
+# mid-matrix, while two threads still get halves within a few percent; each
+# part keeps at least SPLIT_MIN_MACS (GEMV_SPLIT_MIN_MACS) of work, below which
+# a thread costs more than it saves.  As with OpenBLAS's own threading, the
+# last bit of a product may depend on the thread count (OpenBLAS blocks a part
+# differently from the whole); the reductions, not BLAS, carry the bit-for-bit
+# guarantee.
 from cython.parallel cimport prange
 from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 
@@ -22,12 +23,14 @@ ctypedef fused blas_real:
     double
 
 cdef enum:
-    SPLIT_ALIGN = 96
+    GEMM_ALIGN = 32
+    GEMV_ALIGN = 16
     SPLIT_MIN_MACS = 1 << 21
     GEMV_SPLIT_MIN_MACS = 1 << 17
 
 
-cdef inline Py_ssize_t split_chunk(Py_ssize_t extent, double macs, double min_macs) noexcept nogil:
+cdef inline Py_ssize_t split_chunk(Py_ssize_t extent, double macs, double min_macs,
+                                   Py_ssize_t align) noexcept nogil:
     """Output rows (or columns) per thread, or ``extent`` when one call is best."""
     cdef Py_ssize_t parts = nr_blas_split_threads()
     cdef Py_ssize_t chunk
@@ -36,7 +39,7 @@ cdef inline Py_ssize_t split_chunk(Py_ssize_t extent, double macs, double min_ma
     if <double>parts * min_macs > macs:
         parts = <Py_ssize_t>(macs / min_macs)
     chunk = (extent + parts - 1) // parts
-    chunk = (chunk + SPLIT_ALIGN - 1) // SPLIT_ALIGN * SPLIT_ALIGN
+    chunk = (chunk + align - 1) // align * align
     return chunk if chunk < extent else extent
 
 
@@ -64,7 +67,7 @@ cdef inline void gemm_rm(bint ta, bint tb, int M, int N, int K, blas_real alpha,
     cdef Py_ssize_t chunk, part, start, stop
     if M == 0 or N == 0:
         return
-    chunk = split_chunk(extent, <double>M * N * K, SPLIT_MIN_MACS)
+    chunk = split_chunk(extent, <double>M * N * K, SPLIT_MIN_MACS, GEMM_ALIGN)
     if chunk >= extent:
         gemm_call(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
         return
@@ -94,7 +97,7 @@ cdef inline void gemv_cm(char trans, int rows, int cols, blas_real alpha, const 
     cdef bint by_rows = trans == b'N'
     cdef Py_ssize_t extent = rows if by_rows else cols
     cdef Py_ssize_t chunk, part, start, stop
-    chunk = split_chunk(extent, <double>rows * cols, GEMV_SPLIT_MIN_MACS)
+    chunk = split_chunk(extent, <double>rows * cols, GEMV_SPLIT_MIN_MACS, GEMV_ALIGN)
     if chunk >= extent:
         gemv_call(trans, rows, cols, alpha, A, lda, x, incx, beta, y)
         return
