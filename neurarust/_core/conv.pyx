@@ -43,7 +43,7 @@ import numpy as np
 
 cnp.import_array()
 
-__all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_input_grad", "conv2d_weight_grad", "empty"]
+__all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_input_grad", "conv2d_weight_grad"]
 
 ctypedef fused real:
     float
@@ -563,83 +563,3 @@ def conv2d_weight_grad(ndarray x, ndarray gy, ndarray gw, Py_ssize_t sh, Py_ssiz
                                    ph, pw, dh, dw, OH, OW, groups)
     if rc:
         raise MemoryError("conv2d backward: could not allocate the im2col buffer")
-
-
-# ------------------------------------------------------------ output buffers
-# Large fresh arrays are the single largest cost of a small CNN's training step:
-# glibc serves them with mmap and gives them back on free, so every step faults
-# in (and the kernel zeroes) ~25 MB of new pages -- about as long as all three
-# conv GEMMs of the step.  ``empty`` hands out arrays backed by a block that
-# returns to a free list (keyed by byte size) when the last array or view using
-# it dies, so the next step reuses pages that are already mapped.  The free
-# list is capped; blocks beyond the cap are released.  The CPU backend also
-# takes its matmul, linear and relu outputs from here (the other large
-# per-step arrays of a training step).
-cdef dict _free_blocks = {}
-cdef Py_ssize_t _cached_bytes = 0
-cdef Py_ssize_t CACHE_LIMIT = 1 << 26
-cdef Py_ssize_t MIN_CACHED = 1 << 18
-
-
-cdef class _Block:
-    """Owns one malloc'd buffer; on deallocation the buffer goes back to the free list."""
-    cdef void* ptr
-    cdef Py_ssize_t nbytes
-
-    def __dealloc__(self):
-        global _cached_bytes
-        if self.ptr == NULL:
-            return
-        # Module globals may already be gone at interpreter shutdown.
-        if _free_blocks is not None and _cached_bytes + self.nbytes <= CACHE_LIMIT:
-            _free_blocks.setdefault(self.nbytes, []).append(<size_t>self.ptr)
-            _cached_bytes += self.nbytes
-        else:
-            free(self.ptr)
-        self.ptr = NULL
-
-
-def empty(shape, dtype):
-    """Like ``np.empty(shape, dtype)`` (C order), reusing the pages of dead arrays of the same size.
-
-    Example:
-        >>> import numpy as np
-        >>> from neurarust._core import conv
-        >>> a = conv.empty((512, 256), np.float32)
-        >>> a.shape, a.dtype, a.flags.c_contiguous, a.flags.writeable
-        ((512, 256), dtype('float32'), True, True)
-    """
-    global _cached_bytes
-    cdef object dt = np.dtype(dtype)
-    cdef tuple shp = tuple(shape)
-    cdef Py_ssize_t count = 1, d, nbytes
-    for d in shp:
-        if d < 0:
-            raise ValueError(f"empty: negative dimension in shape {shp}")
-        count *= d
-    nbytes = count * dt.itemsize
-    if nbytes < MIN_CACHED or dt.hasobject or not dt.isnative or len(shp) > 32:
-        return np.empty(shp, dt)
-    cdef list blocks = _free_blocks.get(nbytes)
-    cdef void* ptr
-    if blocks:
-        ptr = <void*><size_t>blocks.pop()
-        _cached_bytes -= nbytes
-    else:
-        ptr = malloc(nbytes)
-        if ptr == NULL:
-            raise MemoryError(f"empty: cannot allocate {nbytes} bytes")
-    cdef _Block blk = _Block.__new__(_Block)
-    blk.ptr = ptr
-    blk.nbytes = nbytes
-    cdef cnp.npy_intp dims[32]
-    for d in range(len(shp)):
-        dims[d] = shp[d]
-    cdef ndarray arr = cnp.PyArray_SimpleNewFromData(<int>len(shp), dims, dt.num, ptr)
-    cnp.set_array_base(arr, blk)
-    return arr
-
-
-def _cache_info():
-    """(bytes held in the free list, number of free blocks) -- for tests."""
-    return _cached_bytes, sum(len(v) for v in _free_blocks.values())

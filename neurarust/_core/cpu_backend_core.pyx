@@ -12,8 +12,11 @@ from numpy cimport ndarray, npy_intp
 import numpy as np
 
 from neurarust._core import elementwise as _ew
+from neurarust._core.host_memory cimport empty_array
 
 cnp.import_array()
+
+from neurarust._core.host_memory import empty as _host_empty
 
 cdef dict _BINARY_CODES = _ew.BINARY_OPS
 cdef dict _UNARY_CODES = _ew.UNARY_OPS
@@ -52,7 +55,7 @@ cdef class CPUBackendCore:
     """Allocation and elementwise dispatch for CPU tensors (numpy arrays)."""
 
     cpdef ndarray empty(self, object shape, object np_dtype):
-        return np.empty(shape, np_dtype)
+        return _host_empty(shape, np_dtype)
 
     cpdef ndarray scalar_array(self, object value, object np_dtype):
         return np.asarray(value, np_dtype)
@@ -67,7 +70,7 @@ cdef class CPUBackendCore:
         if out is None:
             nd = _broadcast_dims(a, b, dims)
             typenum = cnp.NPY_BOOL if op in _BOOL_BINARY else cnp.PyArray_TYPE(a)
-            out = cnp.PyArray_EMPTY(nd, dims, typenum, 0)
+            out = empty_array(nd, dims, typenum)
         _ew_binary(code, a, b, out)
         return <ndarray>out
 
@@ -77,7 +80,7 @@ cdef class CPUBackendCore:
         if code is None:
             raise ValueError(f"unary: unknown op {op!r}")
         if out is None:
-            out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a),
-                                    cnp.NPY_BOOL if op in _BOOL_UNARY else cnp.PyArray_TYPE(a), 0)
+            out = empty_array(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a),
+                              cnp.NPY_BOOL if op in _BOOL_UNARY else cnp.PyArray_TYPE(a))
         _ew_unary(code, a, out, p0, p1)
         return <ndarray>out

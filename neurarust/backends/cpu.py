@@ -14,7 +14,7 @@ import numpy as np
 from .._core import linalg as _linalg
 from .._core import nn_kernels as _nn_kernels
 from .._core import optim_kernels as _optim_kernels
-from .._core.conv import empty as _empty
+from .._core.host_memory import empty as _empty
 from .._core.cpu_backend_core import CPUBackendCore
 from ..errors import ShapeError
 from . import cpu_kernels as K
@@ -365,7 +365,7 @@ def _cross_entropy_backward(self, logits, target, weight, ignore_index, lse, gou
 
 
 def _relu(self, x):
-    """``max(x, 0)`` into an output whose pages are reused across steps (see ``conv.empty``)."""
+    """``max(x, 0)`` into an output whose pages are reused across steps (see ``host_memory.empty``)."""
     return self.unary("relu", x, 0.0, 0.0, _empty(x.shape, x.dtype))
 
 
@@ -396,9 +396,9 @@ def _conv_methods():
     from .._core import norm as NK
     from .._core import pool as P
 
-    # Outputs come from conv.empty: it reuses the pages of dead arrays instead of
-    # faulting in fresh ones every step (see the note in conv.pyx).
-    empty = C.empty
+    # Outputs come from host_memory.empty: it reuses the pages of dead arrays
+    # instead of faulting in fresh ones every step.
+    empty = _empty
 
     def im2col(self, x, kernel, stride, padding, dilation, out_hw):
         """(N, C, H, W) -> (N, C*kh*kw, OH*OW); ``padding`` is the leading (top, left) pad."""

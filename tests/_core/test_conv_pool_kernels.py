@@ -196,33 +196,6 @@ def test_norm_kernels_match_numpy():
         norm.layer_norm_forward(x2, np.ones(3), None, gm, gr, y2, 0.0)
 
 
-def test_empty_reuses_dead_blocks_and_never_aliases_live_arrays():
-    shape = (300, 1000)  # 1.2 MB: above the size that goes through the free list
-    a = conv.empty(shape, np.float32)
-    assert a.shape == shape and a.dtype == np.float32 and a.flags.c_contiguous and a.flags.writeable
-    addr = a.ctypes.data
-    view = a[10:]  # a view keeps the block alive
-    del a
-    b = conv.empty(shape, np.float32)
-    assert b.ctypes.data != addr
-    b[...] = 1.0
-    view[...] = 2.0
-    assert (b == 1.0).all() and (view == 2.0).all()
-    del view
-    held, blocks = conv._cache_info()
-    assert held >= 1_200_000 and blocks >= 1
-    # Same byte size, different shape and dtype: the dead block is reused.
-    c = conv.empty((150_000, 2), np.int32)
-    assert c.ctypes.data == addr and c.dtype == np.int32 and c.shape == (150_000, 2)
-    assert conv._cache_info()[0] == held - 1_200_000
-    # Small, object and non-native arrays are plain numpy arrays.
-    assert conv.empty((3, 4), np.float64).flags.owndata
-    assert conv.empty((100_000,), object).dtype == object
-    assert conv.empty((100_000,), ">f8").dtype == np.dtype(">f8")
-    with pytest.raises(ValueError, match="negative"):
-        conv.empty((-1, 100_000), np.float32)
-
-
 def test_conv_outputs_from_reused_blocks_stay_correct():
     # Two training-like rounds: the second round's outputs reuse the first's pages.
     from neurarust.backends.cpu import CPUBackend
