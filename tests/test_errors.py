@@ -23,6 +23,7 @@ BUILTIN_BASES = {
     "DTypeError": (TypeError, RuntimeError),
     "TensorIndexError": (IndexError, RuntimeError),
     "DeviceError": (RuntimeError,),
+    "DeviceConversionError": (TypeError, RuntimeError),
     "AutogradError": (RuntimeError,),
     "IntegerDivisionByZeroError": (ZeroDivisionError, RuntimeError),
     "OutOfMemoryError": (RuntimeError,),
