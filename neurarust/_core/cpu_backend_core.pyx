@@ -12,11 +12,11 @@ from numpy cimport ndarray, npy_intp
 import numpy as np
 
 from neurarust._core import elementwise as _ew
+from neurarust._core.host_memory import empty as _host_empty
+
 from neurarust._core.host_memory cimport empty_array
 
 cnp.import_array()
-
-from neurarust._core.host_memory import empty as _host_empty
 
 cdef dict _BINARY_CODES = _ew.BINARY_OPS
 cdef dict _UNARY_CODES = _ew.UNARY_OPS

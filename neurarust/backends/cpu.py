@@ -364,11 +364,6 @@ def _cross_entropy_backward(self, logits, target, weight, ignore_index, lse, gou
                                              int(ignore_index), lse, gout, float(ca), float(cb))
 
 
-def _relu(self, x):
-    """``max(x, 0)`` into an output whose pages are reused across steps (see ``host_memory.empty``)."""
-    return self.unary("relu", x, 0.0, 0.0, _empty(x.shape, x.dtype))
-
-
 def _relu_backward(self, g, y):
     """``0 where y <= 0 else g`` in one pass; None (caller falls back) for other dtypes or shapes."""
     if g.dtype != y.dtype or g.shape != y.shape or y.dtype not in self._OPTIM_DTYPES:
@@ -380,7 +375,6 @@ def _relu_backward(self, g, y):
 
 CPUBackend.cross_entropy_forward = _cross_entropy_forward
 CPUBackend.cross_entropy_backward = _cross_entropy_backward
-CPUBackend.relu = _relu
 CPUBackend.relu_backward = _relu_backward
 
 

@@ -157,10 +157,7 @@ class Relu(Function):
 
     @staticmethod
     def forward(ctx, x):
-        b = backend(x)
-        fused = getattr(b, "relu", None)
-        out = fused(x._data) if fused is not None else b.unary("relu", x._data)
-        result = wrap(out, x._device, x._dtype)
+        result = wrap(backend(x).unary("relu", x._data), x._device, x._dtype)
         ctx.save_for_backward(result)
         return result
 

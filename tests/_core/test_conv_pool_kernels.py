@@ -229,8 +229,8 @@ def test_relu_backward_kernel_is_thresholds_backward_and_checks_arguments():
 
 
 def test_backend_outputs_from_the_block_cache_never_alias_live_arrays():
-    # matmul, linear and relu outputs above the cache threshold come from reused
-    # blocks: results held by the caller must keep their values.
+    # matmul, linear and elementwise (here relu) outputs above the cache threshold
+    # come from reused blocks: results held by the caller must keep their values.
     from neurarust.backends.cpu import CPUBackend
 
     b = CPUBackend(None)
@@ -241,7 +241,7 @@ def test_backend_outputs_from_the_block_cache_never_alias_live_arrays():
     for _ in range(3):
         other = b.linear(x, w.T, None)
         assert not np.shares_memory(other, first)
-        r = b.relu(other)
+        r = b.unary("relu", other)
         assert not np.shares_memory(r, first) and not np.shares_memory(r, other)
         del other, r
     np.testing.assert_array_equal(first, kept)
