@@ -306,6 +306,11 @@ cdef Py_ssize_t CONV_PARALLEL_MIN_MACS = 1 << 18
 cdef Py_ssize_t WGRAD_CHUNK = 8
 
 
+cdef inline real* _thread_cols(real* cols, Py_ssize_t col_size) noexcept nogil:
+    """The calling thread's im2col buffer (NULL when the conv needs none)."""
+    return NULL if cols == NULL else cols + threadid() * col_size
+
+
 cdef inline int _sample_threads(Py_ssize_t units, double macs) noexcept nogil:
     cdef int threads = nr_num_threads()
     if threads <= 1 or units < 2 or macs < CONV_PARALLEL_MIN_MACS:
@@ -348,15 +353,9 @@ cdef int _conv_fwd(const real* x, const real* w, const real* bias, real* y, Py_s
         cols = <real*>malloc(threads * col_size * sizeof(real))
         if cols == NULL:
             return -1
-    if threads == 1:
-        for n in range(N):
-            _fwd_sample(x + n * C * H * W, w, bias, y + n * O * L, cols, C, H, W, O, kh, kw, sh,
-                        sw, ph, pw, dh, dw, OH, OW, groups)
-    else:
-        for n in prange(N, num_threads=threads, schedule="dynamic"):
-            _fwd_sample(x + n * C * H * W, w, bias, y + n * O * L,
-                        NULL if ident else cols + threadid() * col_size, C, H, W, O, kh, kw, sh,
-                        sw, ph, pw, dh, dw, OH, OW, groups)
+    for n in prange(N, num_threads=threads, schedule="dynamic"):
+        _fwd_sample(x + n * C * H * W, w, bias, y + n * O * L, _thread_cols(cols, col_size), C, H,
+                    W, O, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, groups)
     free(cols)
     return 0
 
@@ -388,15 +387,9 @@ cdef int _conv_input_grad(const real* gy, const real* w, real* gx, Py_ssize_t N,
         cols = <real*>malloc(threads * col_size * sizeof(real))
         if cols == NULL:
             return -1
-    if threads == 1:
-        for n in range(N):
-            _input_grad_sample(gy + n * O * L, w, gx + n * C * H * W, cols, C, H, W, O, kh, kw,
-                               sh, sw, ph, pw, dh, dw, OH, OW, groups)
-    else:
-        for n in prange(N, num_threads=threads, schedule="dynamic"):
-            _input_grad_sample(gy + n * O * L, w, gx + n * C * H * W,
-                               NULL if ident else cols + threadid() * col_size, C, H, W, O, kh,
-                               kw, sh, sw, ph, pw, dh, dw, OH, OW, groups)
+    for n in prange(N, num_threads=threads, schedule="dynamic"):
+        _input_grad_sample(gy + n * O * L, w, gx + n * C * H * W, _thread_cols(cols, col_size), C,
+                           H, W, O, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, groups)
     free(cols)
     return 0
 
@@ -445,17 +438,11 @@ cdef int _conv_weight_grad(const real* x, const real* gy, real* gw, Py_ssize_t N
         free(cols)
         free(partials)
         return -1
-    if threads == 1:
-        for c in range(chunks):
-            _weight_grad_chunk(x, gy, gw if c == 0 else partials + (c - 1) * wsize, cols,
-                               c * WGRAD_CHUNK, min(N, (c + 1) * WGRAD_CHUNK), C, H, W, O, kh, kw,
-                               sh, sw, ph, pw, dh, dw, OH, OW, groups)
-    else:
-        for c in prange(chunks, num_threads=threads, schedule="dynamic"):
-            _weight_grad_chunk(x, gy, gw if c == 0 else partials + (c - 1) * wsize,
-                               NULL if ident else cols + threadid() * col_size,
-                               c * WGRAD_CHUNK, min(N, (c + 1) * WGRAD_CHUNK), C, H, W, O, kh, kw,
-                               sh, sw, ph, pw, dh, dw, OH, OW, groups)
+    for c in prange(chunks, num_threads=threads, schedule="dynamic"):
+        _weight_grad_chunk(x, gy, gw if c == 0 else partials + (c - 1) * wsize,
+                           _thread_cols(cols, col_size), c * WGRAD_CHUNK,
+                           min(N, (c + 1) * WGRAD_CHUNK), C, H, W, O, kh, kw, sh, sw, ph, pw, dh,
+                           dw, OH, OW, groups)
     for c in range(1, chunks):
         part = partials + (c - 1) * wsize
         for i in range(wsize):
