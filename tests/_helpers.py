@@ -19,7 +19,7 @@ import pytest
 
 from neurarust.testing import assert_close, check_op, to_numpy  # noqa: F401  (re-exported)
 
-__all__ = ["assert_close", "to_numpy", "check_both", "check_fwd_bwd", "torch_or_none", "torch_mod",
+__all__ = ["assert_close", "to_numpy", "check_both", "check_fwd_bwd", "torch_or_none", "torch_or_skip", "torch_mod",
            "seeded", "distinct", "raises", "nr_and_torch"]
 
 
@@ -33,13 +33,18 @@ def torch_or_none():
         return None
 
 
-@pytest.fixture
-def torch_mod():
-    """torch, or skip the test: for checks that only make sense against torch itself."""
+def torch_or_skip():
+    """The torch module, or skip the calling test when it is missing."""
     torch = torch_or_none()
     if torch is None:
         pytest.skip("torch is not importable")
     return torch
+
+
+@pytest.fixture
+def torch_mod():
+    """torch, or skip the test: for checks that only make sense against torch itself."""
+    return torch_or_skip()
 
 
 def seeded(shape, seed=0, dtype=np.float64, low=-2.0, high=2.0) -> np.ndarray:

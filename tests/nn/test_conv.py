@@ -8,7 +8,7 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from _helpers import torch_or_none  # noqa: E402
+from _helpers import torch_or_skip as _torch  # noqa: E402
 from _spatial import compare  # noqa: E402
 
 import neurarust as nr  # noqa: E402
@@ -23,13 +23,6 @@ TOL = dict(rtol=1e-4, atol=1e-4)
 
 def _randn(*shape, dtype=np.float32):
     return RNG.standard_normal(shape).astype(dtype)
-
-
-def _torch():
-    torch = torch_or_none()
-    if torch is None:
-        pytest.skip("torch is not importable")
-    return torch
 
 
 CONV2D_CASES = [

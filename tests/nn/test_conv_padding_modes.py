@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from _helpers import torch_or_none  # noqa: E402
+from _helpers import torch_or_skip as _torch  # noqa: E402
 
 import neurarust as nr  # noqa: E402
 from neurarust import nn  # noqa: E402
@@ -16,13 +16,6 @@ RNG = np.random.default_rng(7)
 TOL = dict(rtol=1e-4, atol=1e-4)
 MODES = ["zeros", "reflect", "replicate", "circular"]
 NUMPY_PAD_MODE = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
-
-
-def _torch():
-    torch = torch_or_none()
-    if torch is None:
-        pytest.skip("torch is not importable")
-    return torch
 
 
 def _randn(*shape, dtype=np.float32):

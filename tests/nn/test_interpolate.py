@@ -7,7 +7,7 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from _helpers import torch_or_none  # noqa: E402
+from _helpers import torch_or_skip as _torch  # noqa: E402
 from _spatial import compare  # noqa: E402
 
 import neurarust as nr  # noqa: E402
@@ -18,13 +18,6 @@ from neurarust.testing import assert_close  # noqa: E402
 
 RNG = np.random.default_rng(5)
 TOL = dict(rtol=1e-4, atol=1e-4)
-
-
-def _torch():
-    torch = torch_or_none()
-    if torch is None:
-        pytest.skip("torch is not importable")
-    return torch
 
 
 def _randn(*shape, dtype=np.float32):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from _helpers import torch_or_none  # noqa: E402
+from _helpers import torch_or_skip as _torch  # noqa: E402
 
 import neurarust as nr  # noqa: E402
 from neurarust import nn  # noqa: E402
@@ -21,13 +21,6 @@ from neurarust.testing import assert_close  # noqa: E402
 
 TOL = dict(rtol=1e-7, atol=1e-9)
 EPS = 1e-5
-
-
-def _torch():
-    torch = torch_or_none()
-    if torch is None:
-        pytest.skip("torch is not importable")
-    return torch
 
 
 def _array(seed, shape, positive=False):

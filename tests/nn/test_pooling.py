@@ -7,7 +7,7 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from _helpers import torch_or_none  # noqa: E402
+from _helpers import torch_or_skip as _torch  # noqa: E402
 from _spatial import compare  # noqa: E402
 
 import neurarust as nr  # noqa: E402
@@ -19,13 +19,6 @@ from neurarust.testing import assert_close  # noqa: E402
 RNG = np.random.default_rng(1)
 X = RNG.standard_normal((2, 3, 9, 8)).astype(np.float32)
 X1 = RNG.standard_normal((2, 3, 11)).astype(np.float32)
-
-
-def _torch():
-    torch = torch_or_none()
-    if torch is None:
-        pytest.skip("torch is not importable")
-    return torch
 
 
 MAX_OPTS = [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
