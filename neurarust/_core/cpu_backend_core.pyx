@@ -12,9 +12,7 @@ from numpy cimport ndarray, npy_intp
 import numpy as np
 
 from neurarust._core import elementwise as _ew
-from neurarust._core.host_memory import empty as _host_empty
-
-from neurarust._core.host_memory cimport empty_array
+from neurarust._core.host_memory cimport empty as host_empty, empty_array
 
 cnp.import_array()
 
@@ -55,7 +53,7 @@ cdef class CPUBackendCore:
     """Allocation and elementwise dispatch for CPU tensors (numpy arrays)."""
 
     cpdef ndarray empty(self, object shape, object np_dtype):
-        return _host_empty(shape, np_dtype)
+        return host_empty(shape, np_dtype)
 
     cpdef ndarray scalar_array(self, object value, object np_dtype):
         return np.asarray(value, np_dtype)

@@ -2,3 +2,4 @@
 from numpy cimport ndarray, npy_intp
 
 cdef ndarray empty_array(int nd, npy_intp* dims, int typenum)
+cpdef ndarray empty(object shape, object dtype)

@@ -79,7 +79,7 @@ cdef ndarray empty_array(int nd, npy_intp* dims, int typenum):
     return arr
 
 
-def empty(shape, dtype):
+cpdef ndarray empty(object shape, object dtype):
     """Like ``np.empty(shape, dtype)`` (C order), reusing the pages of dead arrays of the same size.
 
     Example:
@@ -88,17 +88,21 @@ def empty(shape, dtype):
         >>> host_memory.empty((2, 3), np.int64).shape
         (2, 3)
     """
-    cdef object dt = np.dtype(dtype)
-    cdef tuple shp = tuple(shape)
+    cdef object dt = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
+    cdef tuple shp = shape if type(shape) is tuple else tuple(shape)
     cdef npy_intp dims[32]
-    cdef int d
-    if dt.kind not in "biufc" or not dt.isnative or len(shp) > 32:
+    cdef Py_ssize_t nd = len(shp), nbytes = dt.itemsize, d
+    if nd > 32:
         return np.empty(shp, dt)
-    for d in range(len(shp)):
-        if shp[d] < 0:
-            raise ValueError(f"empty: negative dimension in shape {shp}")
+    for d in range(nd):
         dims[d] = shp[d]
-    return empty_array(<int>len(shp), dims, dt.num)
+        if dims[d] < 0:
+            raise ValueError(f"empty: negative dimension in shape {shp}")
+        nbytes *= dims[d]
+    # Small arrays, the common case, skip the dtype checks the free list needs.
+    if nbytes < MIN_CACHED or dt.kind not in "biufc" or not dt.isnative:
+        return np.empty(shp, dt)
+    return empty_array(<int>nd, dims, dt.num)
 
 
 def _cache_info():
